@@ -1,0 +1,412 @@
+"""The federation config file: read once at the edge into frozen, validated objects.
+
+``load_config(path)`` returns a ``FederationConfig`` or raises ``ConfigError`` listing every problem
+found in one pass, one line each: ``FILE: key.path: what is wrong; the fix``. Everything downstream
+(stacks, constructs, scripts) receives these objects, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from . import validation as v
+from .validation import Invalid
+
+THUMBPRINT_SOURCES = ("hub", "tls", "static", "none")
+PROVIDER_MODES = ("create", "existing")
+DEFAULT_LOOKUP_ROLE_NAME = "oidc-thumbprint-lookup"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    namespace: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        """The token's ``sub`` claim: ``system:serviceaccount:NS:NAME``."""
+        return v.subject(self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One federated role in the spoke account."""
+
+    name: str
+    service_accounts: tuple[ServiceAccount, ...]
+    audience: str
+    managed_policy_arns: tuple[str, ...] = ()
+    inline_policy: Mapping[str, Any] | None = None
+    permissions_boundary_arn: str | None = None
+    max_session_duration: int = 3600
+    tags: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    mode: str  # create | existing
+    client_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ThumbprintSpec:
+    source: str  # hub | tls | static | none
+    values: tuple[str, ...] = ()
+    hub_lookup_role: str = DEFAULT_LOOKUP_ROLE_NAME
+
+
+@dataclass(frozen=True)
+class HubSpec:
+    issuer_url: str
+    account_id: str
+
+    @property
+    def issuer_host_path(self) -> str:
+        """``host/path``: the issuer as IAM writes it in ARNs and condition keys."""
+        return v.issuer_host_path(self.issuer_url)
+
+
+@dataclass(frozen=True)
+class SpokeSpec:
+    provider: ProviderSpec
+    roles: tuple[RoleSpec, ...]
+    account_id: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    hub: HubSpec
+    thumbprint: ThumbprintSpec
+    spoke: SpokeSpec
+    source: str = "<memory>"
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice in one mapping; keep one", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _Reader:
+    """Walks the raw YAML, collecting every error with its key path."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(f"{path}: {message}")
+
+    def mapping(self, raw: Any, path: str, keys: Mapping[str, bool]) -> dict:
+        """``raw`` as a dict with only ``keys`` (name -> required); unknown keys are errors."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            self.error(path, f"expected a mapping with keys {', '.join(keys)}, got {type(raw).__name__} {raw!r}")
+            return {}
+        for key in raw:
+            if key not in keys:
+                self.error(f"{path}.{key}" if path else str(key),
+                           f"unknown key{v.close_match(str(key), keys)} (allowed here: {', '.join(keys)})")
+        for key, required in keys.items():
+            if required and raw.get(key) is None:
+                self.error(f"{path}.{key}" if path else key, "is required")
+        return raw
+
+    def check(self, path: str, check: Callable[[Any], Any], value: Any, default: Any = None) -> Any:
+        try:
+            return check(value)
+        except Invalid as exc:
+            self.error(path, str(exc))
+            return default
+
+    def choice(self, path: str, value: Any, choices: tuple[str, ...], default: str) -> str:
+        if value is None:
+            return default
+        if value not in choices:
+            self.error(path, f"{value!r} is not one of {' | '.join(choices)}{v.close_match(str(value), choices)}")
+            return default
+        return value
+
+    def string_list(self, path: str, raw: Any) -> list:
+        if raw is None:
+            return []
+        if isinstance(raw, str) or not isinstance(raw, list):
+            self.error(path, f"expected a list, got {raw!r}; write it as [a, b] or one '- item' per line")
+            return []
+        return raw
+
+
+def _client_ids(r: _Reader, path: str, raw: Any) -> tuple[str, ...]:
+    items = r.string_list(path, raw)
+    if raw is not None and not items:
+        r.error(path, "is empty; list at least one client ID (audience), usually sts.amazonaws.com")
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item or len(item) > 255 or any(c.isspace() for c in item):
+            r.error(f"{path}[{i}]", f"{item!r} is not a client ID; give a non-empty string without spaces (at most 255), e.g. sts.amazonaws.com")
+        elif item in out:
+            r.error(f"{path}[{i}]", f"{item!r} is listed twice; keep one")
+        else:
+            out.append(item)
+    if len(out) > 100:
+        r.error(path, f"has {len(out)} client IDs; IAM allows at most 100 per provider")
+    return tuple(out) if out else (v.DEFAULT_AUDIENCE,)
+
+
+def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
+    m = r.mapping(raw, "thumbprint", {"source": True, "values": False, "hub_lookup_role": False})
+    source = r.choice("thumbprint.source", m.get("source"), THUMBPRINT_SOURCES, "static")
+    values: list[str] = []
+    raw_values = m.get("values")
+    if source == "static":
+        items = r.string_list("thumbprint.values", raw_values)
+        if not items:
+            r.error("thumbprint.values", "is empty; source: static needs 1 to 5 SHA-1 thumbprints (or use source: tls, hub or none)")
+        if len(items) > v.MAX_THUMBPRINTS:
+            r.error("thumbprint.values", f"has {len(items)} thumbprints; IAM allows at most {v.MAX_THUMBPRINTS} per provider, keep the current CA's")
+        for i, item in enumerate(items):
+            tp = r.check(f"thumbprint.values[{i}]", v.thumbprint, item)
+            if tp is None:
+                continue
+            if tp in values:
+                r.error(f"thumbprint.values[{i}]", f"{item!r} repeats an earlier thumbprint (after normalising colons and case); keep one")
+            else:
+                values.append(tp)
+    elif raw_values:
+        r.error("thumbprint.values", f"is only read with source: static (source is {source}); remove it or set source: static")
+    role = m.get("hub_lookup_role")
+    if role is not None and source != "hub":
+        r.error("thumbprint.hub_lookup_role", f"is only read with source: hub (source is {source}); remove it")
+    lookup_role = r.check("thumbprint.hub_lookup_role", v.role_name, role if role is not None else DEFAULT_LOOKUP_ROLE_NAME,
+                          DEFAULT_LOOKUP_ROLE_NAME)
+    return ThumbprintSpec(source=source, values=tuple(values), hub_lookup_role=lookup_role)
+
+
+ROLE_KEYS = {
+    "name": True, "service_accounts": True, "audience": False, "managed_policy_arns": False,
+    "inline_policy": False, "permissions_boundary_arn": False, "max_session_duration": False,
+    "tags": False, "description": False,
+}
+
+
+def _policy_document(r: _Reader, path: str, raw: Any) -> dict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        r.error(path, f"expected an IAM policy document (Version, Statement), got {raw!r}")
+        return None
+    problems = []
+    if raw.get("Version") not in ("2012-10-17", None):
+        problems.append(f"Version {raw.get('Version')!r} should be '2012-10-17'")
+    statements = raw.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        problems.append("Statement must be a non-empty list")
+    else:
+        for i, st in enumerate(statements):
+            if not isinstance(st, dict):
+                problems.append(f"Statement[{i}] is not a mapping")
+                continue
+            if st.get("Effect") not in ("Allow", "Deny"):
+                problems.append(f"Statement[{i}].Effect must be Allow or Deny, got {st.get('Effect')!r}")
+            if "Action" not in st and "NotAction" not in st:
+                problems.append(f"Statement[{i}] needs Action or NotAction")
+            if "Resource" not in st and "NotResource" not in st:
+                problems.append(f"Statement[{i}] needs Resource or NotResource")
+            if "Principal" in st or "NotPrincipal" in st:
+                problems.append(f"Statement[{i}] has a Principal, which identity policies must not have")
+    extra = set(raw) - {"Version", "Statement", "Id"}
+    if extra:
+        problems.append(f"unknown keys {sorted(extra)} (a policy document has Version, Id, Statement)")
+    if problems:
+        r.error(path, "; ".join(problems))
+        return None
+    doc = {"Version": "2012-10-17", **raw}
+    if len(json.dumps(doc, separators=(",", ":"))) > 10240:
+        r.error(path, "is larger than IAM's 10,240-character limit for inline role policies; attach a managed policy instead")
+    return doc
+
+
+def _tags(r: _Reader, path: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        r.error(path, f"expected a mapping of tag keys to values, got {raw!r}")
+        return ()
+    out = []
+    for key, value in raw.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+            r.error(f"{path}.{key}", "is not a valid tag key; use 1 to 128 characters not starting with 'aws:'")
+        elif not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 256:
+            r.error(f"{path}.{key}", f"{value!r} is not a valid tag value; use a string of at most 256 characters (quote true/false)")
+        else:
+            out.append((key, str(value)))
+    if len(out) > 50:
+        r.error(path, f"has {len(out)} tags; IAM allows at most 50 per role")
+    return tuple(out)
+
+
+def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleSpec | None:
+    m = r.mapping(raw, path, ROLE_KEYS)
+    errors_before = len(r.errors)
+    name = r.check(f"{path}.name", v.role_name, m.get("name")) if m.get("name") is not None else None
+
+    accounts: list[ServiceAccount] = []
+    raw_accounts = m.get("service_accounts")
+    items = r.string_list(f"{path}.service_accounts", raw_accounts)
+    if raw_accounts is not None and not items:
+        r.error(f"{path}.service_accounts", "is empty; list at least one namespace:name, e.g. my-application-ca:default")
+    for i, item in enumerate(items):
+        parsed = r.check(f"{path}.service_accounts[{i}]", v.service_account, item)
+        if parsed is None:
+            continue
+        sa = ServiceAccount(*parsed)
+        if sa in accounts:
+            r.error(f"{path}.service_accounts[{i}]", f"{item!r} is listed twice; keep one")
+        else:
+            accounts.append(sa)
+
+    audience = m.get("audience")
+    if audience is None:
+        audience = client_ids[0]
+    elif not isinstance(audience, str) or audience not in client_ids:
+        # CASES.md 8: a trust audience the provider does not list fails with 'Incorrect token audience'.
+        hint = v.audience_hint(audience) if isinstance(audience, str) else None
+        r.error(f"{path}.audience", f"{audience!r} is not one of spoke.provider.client_ids {list(client_ids)}; "
+                f"add it there or use one of them{' (' + hint + ')' if hint else ''}")
+    hint = v.audience_hint(audience) if isinstance(audience, str) and audience in client_ids else None
+    if hint:
+        r.warnings.append(f"{path}.audience: {hint}")
+
+    arns = []
+    for i, item in enumerate(r.string_list(f"{path}.managed_policy_arns", m.get("managed_policy_arns"))):
+        arn = r.check(f"{path}.managed_policy_arns[{i}]", v.policy_arn, item)
+        if arn is not None:
+            arns.append(arn)
+    if len(arns) > 20:
+        r.error(f"{path}.managed_policy_arns", f"has {len(arns)} policies; IAM attaches at most 20 to a role")
+
+    boundary = m.get("permissions_boundary_arn")
+    if boundary is not None:
+        boundary = r.check(f"{path}.permissions_boundary_arn", v.policy_arn, boundary)
+
+    duration = m.get("max_session_duration", 3600)
+    if duration is None:
+        duration = 3600
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 3600 <= duration <= 43200:
+        r.error(f"{path}.max_session_duration", f"{duration!r} is out of range; give whole seconds from 3600 (1 h) to 43200 (12 h)")
+
+    description = m.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 1000):
+        r.error(f"{path}.description", "must be a string of at most 1000 characters")
+
+    spec_fields = dict(
+        inline_policy=_policy_document(r, f"{path}.inline_policy", m.get("inline_policy")),
+        tags=_tags(r, f"{path}.tags", m.get("tags")),
+    )
+    if len(r.errors) != errors_before or name is None:
+        return None
+    return RoleSpec(name=name, service_accounts=tuple(accounts), audience=audience,
+                    managed_policy_arns=tuple(arns), permissions_boundary_arn=boundary,
+                    max_session_duration=duration, description=description, **spec_fields)
+
+
+def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
+    m = r.mapping(raw, "spoke", {"account_id": False, "region": False, "provider": True, "roles": True})
+    account = r.check("spoke.account_id", v.account_id, m["account_id"]) if m.get("account_id") is not None else None
+    region = r.check("spoke.region", v.region, m["region"]) if m.get("region") is not None else None
+
+    pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False})
+    mode = r.choice("spoke.provider.mode", pm.get("mode"), PROVIDER_MODES, "create")
+    client_ids = _client_ids(r, "spoke.provider.client_ids", pm.get("client_ids"))
+    for cid in client_ids:
+        hint = v.audience_hint(cid)
+        if hint and cid != "openshift":
+            r.warnings.append(f"spoke.provider.client_ids: {hint}")
+
+    roles: list[RoleSpec] = []
+    raw_roles = r.string_list("spoke.roles", m.get("roles"))
+    if m.get("roles") is not None and not raw_roles:
+        r.error("spoke.roles", "is empty; list at least one role with name and service_accounts")
+    names: dict[str, int] = {}
+    for i, raw_role in enumerate(raw_roles):
+        role = _role(r, f"spoke.roles[{i}]", raw_role, client_ids)
+        raw_name = raw_role.get("name") if isinstance(raw_role, dict) else None
+        if isinstance(raw_name, str):
+            # IAM role names are unique per account regardless of case.
+            key = raw_name.lower()
+            if key in names:
+                r.error(f"spoke.roles[{i}].name", f"{raw_name!r} duplicates spoke.roles[{names[key]}].name (IAM role names are unique per account, ignoring case); rename one")
+            else:
+                names[key] = i
+        if role is not None:
+            roles.append(role)
+    return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids), roles=tuple(roles),
+                     account_id=account, region=region)
+
+
+TOP_KEYS = {"hub": True, "thumbprint": True, "spoke": True}
+
+
+def parse_config(raw: Any, source: str = "<memory>") -> FederationConfig:
+    """Validate an already-loaded YAML document; raises ``ConfigError`` with every problem."""
+    r = _Reader()
+    top = r.mapping(raw, "", TOP_KEYS)
+    hm = r.mapping(top.get("hub"), "hub", {"issuer_url": True, "account_id": True})
+    issuer = r.check("hub.issuer_url", v.issuer, hm["issuer_url"]) if hm.get("issuer_url") is not None else None
+    hub_account = r.check("hub.account_id", v.account_id, hm["account_id"]) if hm.get("account_id") is not None else None
+    thumbprint = _thumbprint(r, top.get("thumbprint")) if "thumbprint" in top else None
+    spoke = _spoke(r, top.get("spoke")) if "spoke" in top else None
+    if r.errors:
+        raise ConfigError([f"{source}: {line}" for line in r.errors])
+    return FederationConfig(hub=HubSpec(issuer_url=issuer, account_id=hub_account), thumbprint=thumbprint,
+                            spoke=spoke, source=source, warnings=tuple(f"{source}: {w}" for w in r.warnings))
+
+
+def load_config(path: str | Path) -> FederationConfig:
+    """Read and validate the YAML config file at ``path``."""
+    p = Path(path)
+    if not p.is_file():
+        hint = "it is a directory; name the YAML file inside it" if p.is_dir() else \
+            "pass -c config=PATH to a federation YAML file (the bundled example is config/example.yaml)"
+        raise ConfigError([f"{path}: config file not found; {hint}"])
+    try:
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (safe loader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{path}: {where}not valid YAML: {problem}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text; save the config as UTF-8"]) from None
+    return parse_config(raw, source=str(path))

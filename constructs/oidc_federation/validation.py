@@ -1,0 +1,176 @@
+"""Checks shared by the config loader, the constructs and the operator scripts.
+
+Each check takes a value and returns its canonical form or raises ``Invalid`` with a message that
+says what is wrong and how to fix it; callers prefix the key (``hub.issuer_url: ...``). Nothing here
+touches AWS or the network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from urllib.parse import urlsplit
+
+
+class Invalid(ValueError):
+    """A value that cannot be used; the message says what is wrong and the fix."""
+
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
+# Kubernetes: a namespace is an RFC 1123 label, a service account name an RFC 1123 subdomain.
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+POLICY_ARN = re.compile(r"^arn:(%s):iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$" % "|".join(PARTITIONS))
+ROLE_ARN = re.compile(r"^arn:(%s):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$" % "|".join(PARTITIONS))
+HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+SA_PREFIX = "system:serviceaccount:"
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+MAX_THUMBPRINTS = 5  # IAM's limit per provider
+
+
+def issuer(value: object) -> str:
+    """The canonical issuer URL: ``https://host[/path]``, as the cluster's tokens carry it."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{value!r} is not a URL; give the cluster's spec.serviceAccountIssuer, e.g. https://oidc.op1.openshiftapps.com/abc123")
+    if value != value.strip() or any(c.isspace() for c in value):
+        raise Invalid(f"{value!r} contains white space; remove it")
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    path = parts.path
+    canonical = "https://" + host.lower() + path.rstrip("/")
+    if parts.scheme != "https":
+        raise Invalid(f"{value!r} must use https:// (IAM only trusts HTTPS issuers); use {canonical}")
+    if parts.username or parts.password:
+        raise Invalid(f"{value!r} must not contain user info; use {canonical}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise Invalid(f"{value!r} has an invalid port; use {canonical}") from None
+    if port is not None or parts.netloc.endswith(":"):
+        raise Invalid(f"{value!r} must not contain a port (IAM refuses one); use {canonical}")
+    if parts.query or value.endswith("?"):
+        raise Invalid(f"{value!r} must not contain a query; use {canonical}")
+    if parts.fragment or "#" in value:
+        raise Invalid(f"{value!r} must not contain a fragment; use {canonical}")
+    if not host or not all(HOST_LABEL.match(label) for label in host.split(".")):
+        raise Invalid(f"{value!r} has no valid host name; give the cluster's spec.serviceAccountIssuer")
+    if parts.netloc != host:
+        raise Invalid(f"{value!r} has upper-case letters in its host; tokens carry the issuer as written by the cluster, use {canonical}")
+    if path.endswith("/"):
+        # CASES.md 4: a provider for https://host/path/ matches no token issued by https://host/path.
+        raise Invalid(f"{value!r} ends with '/', which no token's issuer matches; use the canonical form {canonical}")
+    if "//" in path:
+        raise Invalid(f"{value!r} has an empty path segment ('//'); use the issuer exactly as the cluster reports it")
+    if len(value) > 255:
+        raise Invalid(f"{value!r} is {len(value)} characters; IAM allows at most 255")
+    return value
+
+
+def issuer_host_path(issuer_url: str) -> str:
+    """``host/path`` of an issuer: the form IAM uses in provider ARNs and condition keys."""
+    return issuer_url[len("https://"):]
+
+
+def account_id(value: object) -> str:
+    if isinstance(value, bool):
+        raise Invalid(f"{value!r} is not an AWS account id; give 12 digits in quotes, e.g. \"111111111111\"")
+    if isinstance(value, int):
+        # YAML turns unquoted digits into a number (and leading zeros into octal): accept the
+        # number only where it spells 12 digits as written.
+        if len(str(value)) == 12:
+            return str(value)
+        raise Invalid(f"{value} is not 12 digits (YAML read an unquoted number); quote the account id, e.g. \"012345678901\"")
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+        raise Invalid(f"{value!r} is not an AWS account id; give exactly 12 digits in quotes, e.g. \"111111111111\"")
+    return value
+
+
+def thumbprint(value: object) -> str:
+    """A certificate's SHA-1 as 40 lowercase hex characters; colons and upper case are normalised."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{value!r} is empty; give the SHA-1 (40 hex characters) of the issuer's top intermediate CA")
+    cleaned = value.strip().replace(":", "").lower()
+    if re.fullmatch(r"[0-9a-f]{64}", cleaned):
+        raise Invalid(f"{value!r} is a SHA-256 (64 hex); IAM wants the SHA-1 (40 hex) of the top intermediate CA, e.g. from scripts/thumbprint_lookup.py")
+    if not SHA1_HEX.match(cleaned):
+        raise Invalid(f"{value!r} is not a SHA-1 thumbprint; give 40 hex characters (colons and case are normalised)")
+    return cleaned
+
+
+def namespace(value: str) -> str:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise Invalid(f"namespace {value!r} is not a valid Kubernetes namespace; use lower-case letters, digits and '-', at most 63, starting and ending alphanumeric")
+    return value
+
+
+def service_account_name(value: str) -> str:
+    if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
+        raise Invalid(f"service account name {value!r} is not valid in Kubernetes; use lower-case letters, digits, '-' and '.', at most 253")
+    return value
+
+
+def service_account(value: object) -> tuple[str, str]:
+    """``namespace:name`` or ``system:serviceaccount:namespace:name`` -> (namespace, name)."""
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{value!r} is not a service account; write namespace:name, e.g. my-application-ca:default")
+    if "*" in value or "?" in value:
+        raise Invalid(f"{value!r} is a wildcard; a trust policy must name each service account (namespace:name), a wildcard would let any pod assume the role")
+    text = value[len(SA_PREFIX):] if value.startswith(SA_PREFIX) else value
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise Invalid(f"{value!r} is not namespace:name; write e.g. my-application-ca:default or system:serviceaccount:my-application-ca:default")
+    ns, name = parts
+    return namespace(ns), service_account_name(name)
+
+
+def subject(ns: str, name: str) -> str:
+    """The ``sub`` claim of a service account token."""
+    return f"{SA_PREFIX}{ns}:{name}"
+
+
+def role_name(value: object) -> str:
+    if not isinstance(value, str) or not ROLE_NAME.match(value):
+        raise Invalid(f"{value!r} is not a valid IAM role name; use 1 to 64 letters, digits and +=,.@_-")
+    return value
+
+
+def role_arn(value: object) -> str:
+    if not isinstance(value, str) or not ROLE_ARN.match(value):
+        raise Invalid(f"{value!r} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<name>")
+    return value
+
+
+def policy_arn(value: object) -> str:
+    if not isinstance(value, str) or not POLICY_ARN.match(value):
+        raise Invalid(f"{value!r} is not an IAM policy ARN; expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::<account>:policy/NAME")
+    return value
+
+
+def region(value: object) -> str:
+    if not isinstance(value, str) or not REGION.match(value):
+        raise Invalid(f"{value!r} is not an AWS region name; e.g. us-east-2")
+    return value
+
+
+def audience_hint(audience: str) -> str | None:
+    """A warning for audiences that are valid strings but likely wrong (CASES.md 8), else None."""
+    if audience == DEFAULT_AUDIENCE:
+        return None
+    if audience == "openshift":
+        return "'openshift' is the audience of OpenShift's own operator tokens; pods using the AWS SDK through the webhook present sts.amazonaws.com"
+    if re.fullmatch(r"sts\.[a-z0-9-]+\.amazonaws\.com(\.cn)?", audience):
+        return f"{audience!r} is a regional STS endpoint name; the pod identity webhook requests tokens for sts.amazonaws.com"
+    if difflib.SequenceMatcher(None, audience, DEFAULT_AUDIENCE).ratio() >= 0.8:
+        return f"{audience!r} looks like a typo of {DEFAULT_AUDIENCE!r}; tokens for a different audience are refused with 'Incorrect token audience'"
+    return None
+
+
+def close_match(word: str, choices) -> str:
+    """' (did you mean X?)' for a misspelt key, else ''."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
