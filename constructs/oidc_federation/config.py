@@ -54,6 +54,9 @@ class RoleSpec:
     max_session_duration: int = 3600
     tags: tuple[tuple[str, str], ...] = ()
     description: str | None = None
+    # cdk-nag findings the team accepts for this role: (rule id, reason), e.g.
+    # ("AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/ReadOnlyAccess]", "read-only is the intent")
+    acknowledgements: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
 ROLE_KEYS = {
     "name": True, "service_accounts": True, "audience": False, "managed_policy_arns": False,
     "inline_policy": False, "permissions_boundary_arn": False, "max_session_duration": False,
-    "tags": False, "description": False,
+    "tags": False, "description": False, "acknowledgements": False,
 }
 
 
@@ -330,7 +333,21 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
     if description is not None and (not isinstance(description, str) or len(description) > 1000):
         r.error(f"{path}.description", "must be a string of at most 1000 characters")
 
+    acks = []
+    for i, item in enumerate(r.string_list(f"{path}.acknowledgements", m.get("acknowledgements"))):
+        ack = r.mapping(item, f"{path}.acknowledgements[{i}]", {"id": True, "reason": True})
+        rule, reason = ack.get("id"), ack.get("reason")
+        if rule is None or reason is None:
+            continue
+        if not isinstance(rule, str) or not rule.startswith("AwsSolutions-"):
+            r.error(f"{path}.acknowledgements[{i}].id", f"{rule!r} is not a cdk-nag AwsSolutions finding id; copy it from the synth error, e.g. AwsSolutions-IAM5[Resource::*]")
+        elif not isinstance(reason, str) or len(reason.strip()) < 20:
+            r.error(f"{path}.acknowledgements[{i}].reason", f"{reason!r} is too short; say in a sentence why the finding is accepted (security reviewers read it)")
+        else:
+            acks.append((rule, reason.strip()))
+
     spec_fields = dict(
+        acknowledgements=tuple(acks),
         inline_policy=_policy_document(r, f"{path}.inline_policy", m.get("inline_policy")),
         tags=_tags(r, f"{path}.tags", m.get("tags")),
     )

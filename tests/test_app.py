@@ -1,0 +1,59 @@
+"""The app as users run it: the pinned CDK CLI, the project's Node, a config file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+def cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "scripts" / "cdk"), *args, "-o", str(outdir)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_constructs_folder_does_not_shadow_the_library():
+    import constructs
+    import aws_cdk as cdk
+    import oidc_federation
+    assert not (ROOT / "constructs" / "__init__.py").exists()
+    assert "site-packages" in Path(constructs.__file__).parts
+    assert issubclass(cdk.Stack, constructs.Construct)
+    assert Path(oidc_federation.__file__).parent == ROOT / "constructs" / "oidc_federation"
+    # Also from the repository root as working directory, as `python app.py` runs.
+    probe = subprocess.run([sys.executable, "-c", "import constructs, aws_cdk; print(constructs.__file__)"],
+                           cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "site-packages" in probe.stdout
+
+
+def test_cli_synth_of_the_bundled_example(tmp_path):
+    result = cdk("synth", "SpokeStack", "--quiet", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    template = json.loads((tmp_path / "SpokeStack.template.json").read_text())
+    assert {r["Type"] for r in template["Resources"].values()} == {"AWS::IAM::OIDCProvider", "AWS::IAM::Role"}
+    assert "Node 20" not in result.stderr and "end-of-life" not in result.stderr
+
+
+def test_cli_bad_config_writes_no_template(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "config" / "example.yaml").read_text().replace(
+        "https://oidc.op1.openshiftapps.com/abc123", "https://oidc.op1.openshiftapps.com/abc123/"))
+    out = tmp_path / "out"
+    result = cdk("synth", "SpokeStack", "-c", f"config={bad}", outdir=out)
+    assert result.returncode != 0
+    assert (f"error: {bad}: hub.issuer_url: 'https://oidc.op1.openshiftapps.com/abc123/' ends with '/', which no "
+            "token's issuer matches; use the canonical form https://oidc.op1.openshiftapps.com/abc123") in result.stderr.splitlines()
+    assert not list(out.glob("*.template.json"))
+
+
+def test_cli_missing_config(tmp_path):
+    result = cdk("synth", "SpokeStack", "-c", "config=does/not/exist.yaml", outdir=tmp_path)
+    assert result.returncode != 0
+    assert ("error: does/not/exist.yaml: config file not found; pass -c config=PATH to a federation YAML file "
+            "(the bundled example is config/example.yaml)") in result.stderr.splitlines()
+    assert not list(tmp_path.glob("*.template.json"))
