@@ -9,6 +9,7 @@ import aws_cdk as cdk
 
 from oidc_federation.config import ConfigError, load_config
 from oidc_federation.nag import add_nag_checks
+from stacks.hub_stack import HubStack
 from stacks.spoke_stack import SpokeStack
 
 DEFAULT_CONFIG = "config/example.yaml"
@@ -22,6 +23,8 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     SpokeStack(app, "SpokeStack", config=config)
+    if config.thumbprint.source == "hub":
+        HubStack(app, "HubStack", config=config)
     add_nag_checks(app)
     return app
 
@@ -33,6 +36,10 @@ def main() -> int:
         # Before any stack exists: no template is written, nothing is deployed.
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        # A construct refused its props (e.g. a StackSet template over the size limit).
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     app.synth()
     return 0

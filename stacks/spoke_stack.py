@@ -9,6 +9,7 @@ from constructs import Construct
 
 from oidc_federation.config import FederationConfig
 from oidc_federation.spoke_federation import SpokeFederation
+from oidc_federation.thumbprint.lookup import ThumbprintLookup
 
 
 class SpokeStack(cdk.Stack):
@@ -32,6 +33,22 @@ class SpokeStack(cdk.Stack):
             **kwargs,
         )
         thumbprints = list(config.thumbprint.values) if config.thumbprint.source == "static" else []
+        client_ids_token = None
+        self.lookup: ThumbprintLookup | None = None
+        if config.thumbprint.looked_up and spoke.provider.mode != "existing":
+            self.lookup = ThumbprintLookup(
+                self, "ThumbprintLookup",
+                mode=config.thumbprint.source,
+                issuer_url=config.hub.issuer_url,
+                hub_account_id=config.hub.account_id,
+                hub_lookup_role_name=config.thumbprint.hub_lookup_role,
+                revision=config.thumbprint.lookup_revision,
+                required_client_ids=([role.audience for role in spoke.roles]
+                                     if spoke.provider.mirror_hub_client_ids else ()),
+            )
+            thumbprints = self.lookup.thumbprints
+            if spoke.provider.mirror_hub_client_ids:
+                client_ids_token = self.lookup.client_ids
         self.federation = SpokeFederation(
             self, "Federation",
             issuer_url=config.hub.issuer_url,
@@ -39,6 +56,7 @@ class SpokeStack(cdk.Stack):
             thumbprints=thumbprints,
             provider_mode=spoke.provider.mode,
             roles=spoke.roles,
+            client_ids_token=client_ids_token,
         )
         cdk.CfnOutput(self, "ProviderArn", value=self.federation.provider_arn,
                       description="ARN of the OIDC provider for the hub cluster's issuer in this account")

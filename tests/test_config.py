@@ -162,9 +162,9 @@ def test_duplicate_role_names():
 
 
 @pytest.mark.parametrize("change, message", [
-    (set_path("hub.issuer", "https://x"), "f.yaml: hub.issuer: unknown key; did you mean 'issuer_url'? (allowed here: issuer_url, account_id)"),
+    (set_path("hub.issuer", "https://x"), "f.yaml: hub.issuer: unknown key; did you mean 'issuer_url'? (allowed here: issuer_url, account_id, lookup_access)"),
     (role0(service_acounts=["a:b"]), "f.yaml: spoke.roles[0].service_acounts: unknown key; did you mean 'service_accounts'? (allowed here: name, service_accounts, audience, managed_policy_arns, inline_policy, permissions_boundary_arn, max_session_duration, tags, description, acknowledgements)"),
-    (set_path("spoke.provider.mode", "exist"), "f.yaml: spoke.provider.mode: 'exist' is not one of create | existing; did you mean 'existing'?"),
+    (set_path("spoke.provider.mode", "exist"), "f.yaml: spoke.provider.mode: 'exist' is not one of create | existing | adopt; did you mean 'existing'?"),
     (set_path("thumbprint.source", "TLS"), "f.yaml: thumbprint.source: 'TLS' is not one of hub | tls | static | none"),
     (role0(max_session_duration=60), "f.yaml: spoke.roles[0].max_session_duration: 60 is out of range; give whole seconds from 3600 (1 h) to 43200 (12 h)"),
     (role0(managed_policy_arns=["ReadOnlyAccess"]), "f.yaml: spoke.roles[0].managed_policy_arns[0]: 'ReadOnlyAccess' is not an IAM policy ARN; expected arn:aws:iam::aws:policy/NAME or arn:aws:iam::<account>:policy/NAME"),

@@ -8,6 +8,7 @@ found in one pass, one line each: ``FILE: key.path: what is wrong; the fix``. Ev
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -18,7 +19,11 @@ from . import validation as v
 from .validation import Invalid
 
 THUMBPRINT_SOURCES = ("hub", "tls", "static", "none")
-PROVIDER_MODES = ("create", "existing")
+PROVIDER_MODES = ("create", "existing", "adopt")
+PERMISSION_MODELS = ("service_managed", "self_managed")
+CALL_AS = ("SELF", "DELEGATED_ADMIN")
+ACCOUNT_FILTERS = ("NONE", "INTERSECTION", "DIFFERENCE", "UNION")
+REGION_CONCURRENCY = ("SEQUENTIAL", "PARALLEL")
 DEFAULT_LOOKUP_ROLE_NAME = "oidc-thumbprint-lookup"
 
 
@@ -61,8 +66,11 @@ class RoleSpec:
 
 @dataclass(frozen=True)
 class ProviderSpec:
-    mode: str  # create | existing
+    mode: str  # create | existing | adopt (use the account's provider where one exists, else create)
     client_ids: tuple[str, ...]
+    # source: hub only: the created provider takes the hub provider's client IDs at deploy time
+    # (the lookup fails if they lack an audience a role uses).
+    mirror_hub_client_ids: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,28 @@ class ThumbprintSpec:
     source: str  # hub | tls | static | none
     values: tuple[str, ...] = ()
     hub_lookup_role: str = DEFAULT_LOOKUP_ROLE_NAME
+    # Changing it makes the deploy-time lookup (hub, tls) run again on the next deploy.
+    lookup_revision: str = "1"
+
+    @property
+    def looked_up(self) -> bool:
+        """True where a Lambda custom resource finds the thumbprint at deploy time."""
+        return self.source in ("hub", "tls")
+
+
+@dataclass(frozen=True)
+class LookupAccessSpec:
+    """Who may assume the hub's lookup role (HubStack): listed accounts and/or an Organization."""
+
+    spoke_account_ids: tuple[str, ...] = ()
+    organization_id: str | None = None
 
 
 @dataclass(frozen=True)
 class HubSpec:
     issuer_url: str
     account_id: str
+    lookup_access: LookupAccessSpec = LookupAccessSpec()
 
     @property
     def issuer_host_path(self) -> str:
@@ -92,10 +116,31 @@ class SpokeSpec:
 
 
 @dataclass(frozen=True)
+class StackSetSpec:
+    """How SpokeStackSet rolls the spoke template out (CloudFormation StackSets)."""
+
+    name: str
+    permission_model: str  # service_managed | self_managed
+    regions: tuple[str, ...]
+    call_as: str = "SELF"
+    organizational_unit_ids: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    account_filter: str = "NONE"
+    auto_deployment_enabled: bool = True
+    retain_stacks_on_account_removal: bool = False
+    max_concurrent_percentage: int = 25
+    failure_tolerance_percentage: int = 10
+    region_concurrency: str = "SEQUENTIAL"
+    administration_role_arn: str | None = None
+    execution_role_name: str | None = None
+
+
+@dataclass(frozen=True)
 class FederationConfig:
     hub: HubSpec
     thumbprint: ThumbprintSpec
     spoke: SpokeSpec
+    stackset: StackSetSpec | None = None
     source: str = "<memory>"
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -186,7 +231,8 @@ def _client_ids(r: _Reader, path: str, raw: Any) -> tuple[str, ...]:
 
 
 def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
-    m = r.mapping(raw, "thumbprint", {"source": True, "values": False, "hub_lookup_role": False})
+    m = r.mapping(raw, "thumbprint", {"source": True, "values": False, "hub_lookup_role": False,
+                                      "lookup_revision": False})
     source = r.choice("thumbprint.source", m.get("source"), THUMBPRINT_SOURCES, "static")
     values: list[str] = []
     raw_values = m.get("values")
@@ -211,7 +257,28 @@ def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
         r.error("thumbprint.hub_lookup_role", f"is only read with source: hub (source is {source}); remove it")
     lookup_role = r.check("thumbprint.hub_lookup_role", v.role_name, role if role is not None else DEFAULT_LOOKUP_ROLE_NAME,
                           DEFAULT_LOOKUP_ROLE_NAME)
-    return ThumbprintSpec(source=source, values=tuple(values), hub_lookup_role=lookup_role)
+    revision = m.get("lookup_revision", "1")
+    if revision is None:
+        revision = "1"
+    if isinstance(revision, bool) or not isinstance(revision, (str, int)) or not str(revision) or len(str(revision)) > 64:
+        r.error("thumbprint.lookup_revision", f"{revision!r} is not a short string; any new value (e.g. a date) re-runs the lookup")
+    elif source not in ("hub", "tls"):
+        if "lookup_revision" in m:
+            r.error("thumbprint.lookup_revision", f"is only read with source: hub or tls (source is {source}); remove it")
+    return ThumbprintSpec(source=source, values=tuple(values), hub_lookup_role=lookup_role, lookup_revision=str(revision))
+
+
+def _lookup_access(r: _Reader, raw: Any) -> LookupAccessSpec:
+    m = r.mapping(raw, "hub.lookup_access", {"spoke_account_ids": False, "organization_id": False})
+    accounts = []
+    for i, item in enumerate(r.string_list("hub.lookup_access.spoke_account_ids", m.get("spoke_account_ids"))):
+        account = r.check(f"hub.lookup_access.spoke_account_ids[{i}]", v.account_id, item)
+        if account is not None and account not in accounts:
+            accounts.append(account)
+    org = m.get("organization_id")
+    if org is not None:
+        org = r.check("hub.lookup_access.organization_id", v.organization_id, org)
+    return LookupAccessSpec(spoke_account_ids=tuple(accounts), organization_id=org)
 
 
 ROLE_KEYS = {
@@ -363,7 +430,11 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
     account = r.check("spoke.account_id", v.account_id, m["account_id"]) if m.get("account_id") is not None else None
     region = r.check("spoke.region", v.region, m["region"]) if m.get("region") is not None else None
 
-    pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False})
+    pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False, "mirror_hub_client_ids": False})
+    mirror = pm.get("mirror_hub_client_ids", False)
+    if not isinstance(mirror, bool):
+        r.error("spoke.provider.mirror_hub_client_ids", f"{mirror!r} is not true or false")
+        mirror = False
     mode = r.choice("spoke.provider.mode", pm.get("mode"), PROVIDER_MODES, "create")
     client_ids = _client_ids(r, "spoke.provider.client_ids", pm.get("client_ids"))
     for cid in client_ids:
@@ -388,26 +459,139 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
                 names[key] = i
         if role is not None:
             roles.append(role)
-    return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids), roles=tuple(roles),
+    return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids, mirror_hub_client_ids=mirror), roles=tuple(roles),
                      account_id=account, region=region)
 
 
-TOP_KEYS = {"hub": True, "thumbprint": True, "spoke": True}
+STACKSET_KEYS = {
+    "name": True, "permission_model": True, "call_as": False, "organizational_unit_ids": False,
+    "accounts": False, "account_filter": False, "regions": True, "auto_deployment": False,
+    "operation_preferences": False, "administration_role_arn": False, "execution_role_name": False,
+}
+
+
+def _percentage(r: _Reader, path: str, value: Any, default: int, low: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 100:
+        r.error(path, f"{value!r} is out of range; give a whole percentage from {low} to 100")
+        return default
+    return value
+
+
+def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
+    m = r.mapping(raw, "stackset", STACKSET_KEYS)
+    name = m.get("name")
+    if name is not None and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][-A-Za-z0-9]{0,127}", name)):
+        r.error("stackset.name", f"{name!r} is not a StackSet name; start with a letter, then letters, digits and '-', at most 128")
+    model = r.choice("stackset.permission_model", m.get("permission_model"), PERMISSION_MODELS, "service_managed")
+    call_as = r.choice("stackset.call_as", m.get("call_as"), CALL_AS, "SELF")
+    ous = []
+    for i, item in enumerate(r.string_list("stackset.organizational_unit_ids", m.get("organizational_unit_ids"))):
+        ou = r.check(f"stackset.organizational_unit_ids[{i}]", v.organizational_unit_id, item)
+        if ou is not None and ou not in ous:
+            ous.append(ou)
+    accounts = []
+    for i, item in enumerate(r.string_list("stackset.accounts", m.get("accounts"))):
+        account = r.check(f"stackset.accounts[{i}]", v.account_id, item)
+        if account is not None and account not in accounts:
+            accounts.append(account)
+    account_filter = r.choice("stackset.account_filter", m.get("account_filter"), ACCOUNT_FILTERS, "NONE")
+    regions = []
+    for i, item in enumerate(r.string_list("stackset.regions", m.get("regions"))):
+        region = r.check(f"stackset.regions[{i}]", v.region, item)
+        if region is not None and region not in regions:
+            regions.append(region)
+    if m.get("regions") == []:
+        r.error("stackset.regions", "is empty; give one region (IAM is global, so one is enough), e.g. [us-east-2]")
+    if len(regions) > 1:
+        # Named IAM roles are global: a second region's instance would create the same roles again.
+        r.error("stackset.regions", f"{regions} has {len(regions)} regions; IAM is global, so one region is enough "
+                f"(a second would fail with EntityAlreadyExists on the same role names); keep one, e.g. [{regions[0]}]")
+
+    ad = r.mapping(m.get("auto_deployment"), "stackset.auto_deployment", {"enabled": False, "retain_stacks_on_account_removal": False})
+    enabled = ad.get("enabled", model == "service_managed")
+    retain = ad.get("retain_stacks_on_account_removal", False)
+    for key, value in (("enabled", enabled), ("retain_stacks_on_account_removal", retain)):
+        if not isinstance(value, bool):
+            r.error(f"stackset.auto_deployment.{key}", f"{value!r} is not true or false")
+    op = r.mapping(m.get("operation_preferences"), "stackset.operation_preferences",
+                   {"max_concurrent_percentage": False, "failure_tolerance_percentage": False, "region_concurrency": False})
+    max_concurrent = _percentage(r, "stackset.operation_preferences.max_concurrent_percentage", op.get("max_concurrent_percentage"), 25, 1)
+    tolerance = _percentage(r, "stackset.operation_preferences.failure_tolerance_percentage", op.get("failure_tolerance_percentage"), 10, 0)
+    concurrency = r.choice("stackset.operation_preferences.region_concurrency", op.get("region_concurrency"), REGION_CONCURRENCY, "SEQUENTIAL")
+    admin_arn = m.get("administration_role_arn")
+    if admin_arn is not None:
+        admin_arn = r.check("stackset.administration_role_arn", v.role_arn, admin_arn)
+    execution = m.get("execution_role_name")
+    if execution is not None:
+        execution = r.check("stackset.execution_role_name", v.role_name, execution)
+
+    # Combinations each permission model allows (CloudFormation refuses the others at deploy).
+    if model == "self_managed":
+        if not accounts:
+            r.error("stackset.accounts", "is empty; permission_model: self_managed deploys to listed accounts only, list their ids")
+        if ous:
+            r.error("stackset.organizational_unit_ids", "are only for permission_model: service_managed; list accounts instead or switch the model")
+        if account_filter != "NONE":
+            r.error("stackset.account_filter", f"{account_filter} is only for permission_model: service_managed (self_managed deploys to exactly the listed accounts); remove it")
+        if call_as != "SELF":
+            r.error("stackset.call_as", "DELEGATED_ADMIN is only for permission_model: service_managed; use SELF")
+        if "auto_deployment" in m and enabled:
+            r.error("stackset.auto_deployment.enabled", "is only for permission_model: service_managed (accounts joining an OU); set it false or remove it")
+        enabled = False
+    else:
+        if not ous:
+            r.error("stackset.organizational_unit_ids", "is empty; permission_model: service_managed deploys to OUs, list at least one (ou-xxxx-xxxxxxxx or the root r-xxxx)")
+        if admin_arn is not None:
+            r.error("stackset.administration_role_arn", "is only for permission_model: self_managed (service_managed uses the Organizations service role); remove it")
+        if execution is not None:
+            r.error("stackset.execution_role_name", "is only for permission_model: self_managed; remove it")
+        if account_filter == "NONE" and accounts:
+            r.error("stackset.accounts", "are ignored with account_filter: NONE; set account_filter to INTERSECTION, DIFFERENCE or UNION, or remove the accounts")
+        if account_filter != "NONE" and not accounts:
+            r.error("stackset.account_filter", f"{account_filter} needs stackset.accounts to filter with; list them or set NONE")
+    if r.errors:
+        return None
+    return StackSetSpec(
+        name=name, permission_model=model, regions=tuple(regions), call_as=call_as,
+        organizational_unit_ids=tuple(ous), accounts=tuple(accounts), account_filter=account_filter,
+        auto_deployment_enabled=enabled, retain_stacks_on_account_removal=retain,
+        max_concurrent_percentage=max_concurrent, failure_tolerance_percentage=tolerance,
+        region_concurrency=concurrency, administration_role_arn=admin_arn,
+        execution_role_name=execution if execution is not None else (
+            "AWSCloudFormationStackSetExecutionRole" if model == "self_managed" else None))
+
+
+TOP_KEYS = {"hub": True, "thumbprint": True, "spoke": True, "stackset": False}
 
 
 def parse_config(raw: Any, source: str = "<memory>") -> FederationConfig:
     """Validate an already-loaded YAML document; raises ``ConfigError`` with every problem."""
     r = _Reader()
     top = r.mapping(raw, "", TOP_KEYS)
-    hm = r.mapping(top.get("hub"), "hub", {"issuer_url": True, "account_id": True})
+    hm = r.mapping(top.get("hub"), "hub", {"issuer_url": True, "account_id": True, "lookup_access": False})
     issuer = r.check("hub.issuer_url", v.issuer, hm["issuer_url"]) if hm.get("issuer_url") is not None else None
     hub_account = r.check("hub.account_id", v.account_id, hm["account_id"]) if hm.get("account_id") is not None else None
     thumbprint = _thumbprint(r, top.get("thumbprint")) if "thumbprint" in top else None
     spoke = _spoke(r, top.get("spoke")) if "spoke" in top else None
+    access = _lookup_access(r, hm.get("lookup_access"))
+    stackset = _stackset(r, top["stackset"]) if top.get("stackset") is not None else None
+    if thumbprint is not None and spoke is not None:
+        if spoke.provider.mirror_hub_client_ids and thumbprint.source != "hub":
+            r.error("spoke.provider.mirror_hub_client_ids", f"needs thumbprint.source: hub (source is {thumbprint.source}); the client IDs come from the hub's provider")
+        if spoke.provider.mode == "existing" and thumbprint.source != "none":
+            r.warnings.append(f"thumbprint.source: {thumbprint.source!r} has no effect with spoke.provider.mode: existing (no provider is created); set source: none")
+    if thumbprint is not None and thumbprint.source == "hub" and not hm.get("lookup_access"):
+        if spoke is not None and spoke.account_id:
+            access = LookupAccessSpec(spoke_account_ids=(spoke.account_id,))
+        else:
+            r.error("hub.lookup_access", "is empty; with thumbprint.source: hub, list spoke_account_ids or organization_id "
+                    "(who may assume the hub's lookup role), or set spoke.account_id")
     if r.errors:
         raise ConfigError([f"{source}: {line}" for line in r.errors])
-    return FederationConfig(hub=HubSpec(issuer_url=issuer, account_id=hub_account), thumbprint=thumbprint,
-                            spoke=spoke, source=source, warnings=tuple(f"{source}: {w}" for w in r.warnings))
+    return FederationConfig(hub=HubSpec(issuer_url=issuer, account_id=hub_account, lookup_access=access), thumbprint=thumbprint,
+                            spoke=spoke, stackset=stackset, source=source, warnings=tuple(f"{source}: {w}" for w in r.warnings))
 
 
 def load_config(path: str | Path) -> FederationConfig:

@@ -151,6 +151,18 @@ def policy_arn(value: object) -> str:
     return value
 
 
+def organization_id(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"o-[a-z0-9]{10,32}", value):
+        raise Invalid(f"{value!r} is not an AWS Organizations id; expected o- and 10 to 32 lower-case letters or digits, e.g. o-a1b2c3d4e5")
+    return value
+
+
+def organizational_unit_id(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}", value):
+        raise Invalid(f"{value!r} is not an organizational unit id; expected ou-<4-32 chars>-<8-32 chars> (e.g. ou-abcd-11112222) or a root id r-abcd")
+    return value
+
+
 def region(value: object) -> str:
     if not isinstance(value, str) or not REGION.match(value):
         raise Invalid(f"{value!r} is not an AWS region name; e.g. us-east-2")
@@ -174,3 +186,95 @@ def close_match(word: str, choices) -> str:
     """' (did you mean X?)' for a misspelt key, else ''."""
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {found[0]!r}?" if found else ""
+
+
+# --- Kubernetes annotations and role ARNs as an operator types them (scripts/apply_manifests.py) ---
+
+WEBHOOK_ANNOTATION_DOMAIN = "eks.amazonaws.com"
+# The service-account annotations the pod identity webhook reads (EKS and OpenShift's copy alike).
+WEBHOOK_ANNOTATIONS = tuple(f"{WEBHOOK_ANNOTATION_DOMAIN}/{name}" for name in
+                            ("role-arn", "audience", "sts-regional-endpoints", "token-expiration"))
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions needed to turn ``a`` into ``b``."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def annotation_key(value: object) -> str:
+    """A Kubernetes annotation key: ``[prefix/]name``, prefix a DNS subdomain, name at most 63."""
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{value!r} is not an annotation key; write e.g. example.com/owner")
+    prefix, _, name = value.rpartition("/")
+    if "/" in prefix or (value.count("/") and not prefix):
+        raise Invalid(f"annotation key {value!r} is not [prefix/]name; use one '/' after a DNS prefix, e.g. example.com/owner")
+    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+        raise Invalid(f"annotation key {value!r} has prefix {prefix!r}, which is not a lower-case DNS subdomain; e.g. example.com/owner")
+    if len(name) > 63 or not QUALIFIED_NAME.match(name):
+        raise Invalid(f"annotation key {value!r} has name {name!r}; use at most 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric")
+    return value
+
+
+def webhook_annotation_near_miss(key: str) -> str | None:
+    """The webhook annotation that ``key`` misspells, else None (CASES.md 12).
+
+    A near miss is not one of ``WEBHOOK_ANNOTATIONS`` yet within 2 edits of one (ignoring case),
+    or has a webhook name within 2 edits under a prefix that is plainly meant to be the webhook's
+    (``eks.amazon.com/role-arn`` is 3 edits away, all of them in the prefix). The webhook ignores
+    such keys and the pod silently gets no credentials.
+    """
+    if key in WEBHOOK_ANNOTATIONS:
+        return None
+    lowered = key.lower()
+    prefix, _, name = lowered.rpartition("/")
+    aws_like_prefix = (edit_distance(prefix, WEBHOOK_ANNOTATION_DOMAIN) <= 4 or "amazon" in prefix
+                       or prefix.startswith("eks."))
+    best = None
+    for known in WEBHOOK_ANNOTATIONS:
+        known_name = known.rpartition("/")[2]
+        distance = edit_distance(lowered, known)
+        if distance <= 2 or (aws_like_prefix and edit_distance(name, known_name) <= 2):
+            if best is None or distance < best[0]:
+                best = (distance, known)
+    return best[1] if best else None
+
+
+def role_arn_problem(value: str) -> str | None:
+    """What makes ``value`` not an IAM role ARN, in words, with the corrected ARN where it is clear."""
+    parts = value.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return "an IAM role ARN has six ':'-separated fields: arn:PARTITION:iam::ACCOUNT:role/NAME"
+    partition, service, region_field = parts[1], parts[2], parts[3]
+    if "assumed-role/" in value:
+        names = re.search(r"assumed-role/([^/]+)", value)
+        account = next((p for p in parts if ACCOUNT_ID.match(p)), "ACCOUNT")
+        suggestion = f"arn:{partition}:iam::{account}:role/{names.group(1)}"
+        return f"it is an STS session (assumed-role) ARN, not the role's own ARN; did you mean {suggestion!r}?"
+    if len(parts) > 6:
+        fields = [p for p in parts[3:-1] if p]  # what sits between the service and the resource
+        if len(fields) == 1 and ACCOUNT_ID.match(fields[0]):
+            suggestion = ":".join(parts[:3] + ["", fields[0], parts[-1]])
+            return f"it has {len(parts) - 1} ':' where a role ARN has 5 (an extra ':'); did you mean {suggestion!r}?"
+        return f"it has {len(parts) - 1} ':' where a role ARN has 5 (an extra ':')"
+    account, resource = parts[4], parts[5]
+    if service != "iam":
+        if ROLE_ARN.match(":".join(parts[:2] + ["iam"] + parts[3:])):
+            return f"its service is {service!r}; a role ARN says 'iam'; did you mean {':'.join(parts[:2] + ['iam'] + parts[3:])!r}?"
+        return f"its service is {service!r}; a role ARN says 'iam'"
+    if partition not in PARTITIONS:
+        return f"its partition {partition!r} is not one of {', '.join(PARTITIONS)}"
+    if region_field:
+        return f"IAM ARNs have no region; remove {region_field!r}"
+    if not ACCOUNT_ID.match(account):
+        digits = sum(c.isdigit() for c in account)
+        return f"its account {account!r} has {digits} digits; an account id has exactly 12"
+    if not resource.startswith("role/"):
+        return f"its resource {resource!r} is not role/NAME"
+    return None
