@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
@@ -11,6 +13,7 @@ from oidc_federation.config import ConfigError, load_config
 from oidc_federation.nag import add_nag_checks
 from stacks.hub_stack import HubStack
 from stacks.spoke_stack import SpokeStack
+from stacks.spoke_stackset import TEMPLATE_BODY_LIMIT, SpokeStackSet
 
 DEFAULT_CONFIG = "config/example.yaml"
 
@@ -25,6 +28,8 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
     SpokeStack(app, "SpokeStack", config=config)
     if config.thumbprint.source == "hub":
         HubStack(app, "HubStack", config=config)
+    if config.stackset is not None:
+        SpokeStackSet(app, "SpokeStackSet", config=config)
     add_nag_checks(app)
     return app
 
@@ -41,8 +46,32 @@ def main() -> int:
         # A construct refused its props (e.g. a StackSet template over the size limit).
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    app.synth()
-    return 0
+    assembly = app.synth()
+    write_stackset_templates(app, assembly.directory)
+    too_large = oversized_templates(assembly)
+    for line in too_large:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if too_large else 0
+
+
+def oversized_templates(assembly) -> list[str]:
+    """Stacks whose template the CLI could not deploy without a bootstrap bucket (over 51,200 bytes)."""
+    problems = []
+    for stack in assembly.stacks:
+        size = len(json.dumps(stack.template, separators=(",", ":")).encode())
+        if size > TEMPLATE_BODY_LIMIT:
+            problems.append(
+                f"{stack.stack_name}: the template is {size:,} bytes, over the {TEMPLATE_BODY_LIMIT:,} bytes CloudFormation "
+                "takes inline, and these stacks need no bootstrap bucket to upload it to; target fewer accounts or OUs "
+                "(a parent OU or the root covers many), or create the StackSet from the plain template with the AWS CLI (README)")
+    return problems
+
+
+def write_stackset_templates(app: cdk.App, directory: str) -> None:
+    """Each StackSet's template as a plain file in the cloud assembly, for the AWS CLI recipe."""
+    for stack in app.node.children:
+        if isinstance(stack, SpokeStackSet):
+            (Path(directory) / f"{stack.stack_name}.stackset-template.json").write_text(stack.body)
 
 
 if __name__ == "__main__":

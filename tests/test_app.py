@@ -57,3 +57,27 @@ def test_cli_missing_config(tmp_path):
     assert ("error: does/not/exist.yaml: config file not found; pass -c config=PATH to a federation YAML file "
             "(the bundled example is config/example.yaml)") in result.stderr.splitlines()
     assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_cli_writes_the_stackset_template_as_a_plain_file(tmp_path):
+    result = cdk("synth", "SpokeStackSet", "--quiet", "-c", "config=config/stackset-example.yaml", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    plain = (tmp_path / "SpokeStackSet.stackset-template.json").read_text()
+    outer = json.loads((tmp_path / "SpokeStackSet.template.json").read_text())
+    assert outer["Resources"]["StackSet"]["Properties"]["TemplateBody"] == plain
+    # The same template `cdk synth SpokeStack` writes for this config (CLI context included).
+    assert json.loads(plain) == json.loads((tmp_path / "SpokeStack.template.json").read_text())
+
+
+def test_cli_refuses_an_outer_template_too_large_to_deploy_without_bootstrap(tmp_path):
+    import yaml
+    raw = yaml.safe_load((ROOT / "config" / "stackset-example.yaml").read_text())
+    raw["stackset"]["organizational_unit_ids"] = [f"ou-abcd-{i:08d}" for i in range(1000)]
+    config = tmp_path / "many.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    result = cdk("synth", "SpokeStackSet", "--quiet", "-c", f"config={config}", outdir=tmp_path / "out")
+    assert result.returncode != 0
+    line = next(l for l in result.stderr.splitlines() if l.startswith("error: SpokeStackSet: "))
+    assert line.endswith("bytes CloudFormation takes inline, and these stacks need no bootstrap bucket to upload it to; "
+                         "target fewer accounts or OUs (a parent OU or the root covers many), or create the StackSet "
+                         "from the plain template with the AWS CLI (README)")

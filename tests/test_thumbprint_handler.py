@@ -488,10 +488,11 @@ def test_provider_arn(partition):
 
 def test_handler_module_can_be_inlined():
     # It becomes index.py in the template's ZipFile: standard library at the top, boto3/botocore
-    # only inside the hub lookup, no work at import (imports, constants, functions and classes only),
-    # and well within the inline code limit.
+    # only inside the AWS calls, no work at import (imports, constants, functions and classes only),
+    # and small enough that the spoke template fits a StackSet's 51,200-byte TemplateBody
+    # (tests/test_spoke_stackset.py checks the template itself).
     source = pathlib.Path(lookup.__file__).read_text()
-    assert len(source) < 28_000
+    assert len(source) < 36_000
     tree = ast.parse(source)
 
     def imported(node):

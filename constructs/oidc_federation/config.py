@@ -528,6 +528,9 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
         execution = r.check("stackset.execution_role_name", v.role_name, execution)
 
     # Combinations each permission model allows (CloudFormation refuses the others at deploy).
+    # Judged on what was written, so an invalid entry is not also reported as a missing one.
+    ous = ous or r.string_list("stackset.organizational_unit_ids", m.get("organizational_unit_ids"))
+    accounts = accounts or r.string_list("stackset.accounts", m.get("accounts"))
     if model == "self_managed":
         if not accounts:
             r.error("stackset.accounts", "is empty; permission_model: self_managed deploys to listed accounts only, list their ids")

@@ -40,7 +40,11 @@ class SpokeFederation(Construct):
     :param thumbprints: 0 to 5 SHA-1 thumbprints for a created provider: literal strings, or a
         single list token (e.g. ``Fn::Split`` over a lookup's result). Empty: IAM's own CA library.
     :param provider_mode: ``create`` makes an ``AWS::IAM::OIDCProvider``; ``existing`` references
-        the account's provider for the issuer and creates none.
+        the account's provider for the issuer and creates none; ``adopt`` uses the account's
+        provider where one exists and creates one only where none does (needs ``provider_function``).
+    :param provider_function: the stack's ``FederationFunction``, for ``adopt``.
+    :param role_names: optional name per role (config name -> name or parameter token), e.g. from
+        CloudFormation parameters in a StackSet template; defaults to the configured names.
     :param roles: the roles to create; names must be unique.
     :param client_ids_token: optional list token that replaces ``client_ids`` in the created
         provider (mirroring the hub provider); ``client_ids`` still checks audiences at synth.
@@ -48,12 +52,15 @@ class SpokeFederation(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, issuer_url: str, client_ids: Sequence[str],
                  roles: Sequence[RoleSpec], thumbprints: Sequence[str] | None = None,
-                 provider_mode: str = "create", client_ids_token: Sequence[str] | None = None) -> None:
+                 provider_mode: str = "create", client_ids_token: Sequence[str] | None = None,
+                 provider_function=None, role_names: dict[str, str] | None = None) -> None:
         super().__init__(scope, construct_id)
         # Checks before any resource exists, with the same messages as the config file's.
         issuer_url = _checked("issuer_url", v.issuer, issuer_url)
-        if provider_mode not in ("create", "existing"):
-            raise ValueError(f"provider_mode: {provider_mode!r} is not one of create | existing")
+        if provider_mode not in ("create", "existing", "adopt"):
+            raise ValueError(f"provider_mode: {provider_mode!r} is not one of create | existing | adopt")
+        if provider_mode == "adopt" and provider_function is None:
+            raise ValueError("provider_function: provider_mode adopt needs the FederationFunction that adopts or creates the provider")
         if not client_ids:
             raise ValueError("client_ids: is empty; list at least one client ID, usually sts.amazonaws.com")
         thumbprints = list(thumbprints or [])
@@ -84,6 +91,13 @@ class SpokeFederation(Construct):
                 thumbprint_list=thumbprints or None,
             )
             self.provider_arn: str = self.provider.attr_arn
+        elif provider_mode == "adopt":
+            from .thumbprint.lookup import AdoptedProvider
+            self.provider = AdoptedProvider(
+                self, "Provider", function=provider_function, issuer_url=issuer_url,
+                client_ids=list(client_ids_token) if client_ids_token is not None else list(client_ids),
+                thumbprints=thumbprints, required_client_ids=[r.audience for r in roles])
+            self.provider_arn = self.provider.provider_arn
         else:
             self.provider = None
             self.provider_arn = cdk.Fn.sub(
@@ -91,9 +105,9 @@ class SpokeFederation(Construct):
 
         self.roles: dict[str, iam.Role] = {}
         for role in roles:
-            self.roles[role.name] = self._role(role)
+            self.roles[role.name] = self._role(role, (role_names or {}).get(role.name, role.name))
 
-    def _role(self, spec: RoleSpec) -> iam.Role:
+    def _role(self, spec: RoleSpec, role_name: str) -> iam.Role:
         # CASES.md 7: the federated principal is only usable with AssumeRoleWithWebIdentity.
         principal = iam.FederatedPrincipal(
             self.provider_arn, trust_policy_conditions(self.issuer_url, spec), WEB_IDENTITY_ACTION)
@@ -102,7 +116,7 @@ class SpokeFederation(Construct):
             inline["inline"] = iam.PolicyDocument.from_json(dict(spec.inline_policy))
         role = iam.Role(
             self, f"Role{_logical_suffix(spec.name)}",
-            role_name=spec.name,
+            role_name=role_name,
             assumed_by=principal,
             description=spec.description or (
                 f"Assumed by service accounts of the cluster with issuer {self.issuer_url} "

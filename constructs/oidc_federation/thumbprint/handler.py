@@ -381,6 +381,109 @@ def lookup_hub(issuer_url, hub_account_id, *, role_arn=None, partition="aws", re
     return LookupResult(thumbprints, client_ids, checks)
 
 
+# --- provider.mode: adopt (Kind "provider")
+
+CREATED = "created:"
+ADOPTED = "adopted:"
+
+
+def _string_list(value, name, *, required):
+    """A CloudFormation list property (or comma-separated string) as a list of non-empty strings."""
+    items = value.split(",") if isinstance(value, str) else value
+    if items is None:
+        items = []
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        _fail(f"invalid event: {name} is not a list of strings")
+    items = [i for i in items if i]
+    if required and not items:
+        _fail(f"invalid event: {name} is empty")
+    return items
+
+
+def manage_provider(event, deadline, progress=_quiet):
+    """(Data, reason, physical id) for the account's provider: adopt one that exists, else create it.
+
+    The physical id records which: ``created:<arn>`` is deleted with the stack, ``adopted:<arn>``
+    never is (CASES 5: a provider this stack did not create is never deleted or changed).
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    request_type, given = event.get("RequestType"), str(event.get("PhysicalResourceId") or "")
+    timeout = deadline.timeout(share=5)
+    iam = boto3.client("iam", config=Config(connect_timeout=timeout, read_timeout=timeout,
+                                            retries={"mode": "standard", "total_max_attempts": 2}))
+
+    def call(operation, missing_ok=False, **kwargs):
+        progress(f"IAM {operation}")
+        try:
+            return getattr(iam, operation)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if missing_ok and code in ("NoSuchEntity", "EntityAlreadyExists"):
+                return code
+            message = exc.response.get("Error", {}).get("Message", exc)
+            _fail(f"IAM {operation} failed: {code}: {message}; check the function role's permissions")
+        except BotoCoreError as exc:
+            _fail(f"IAM {operation} failed: {exc}")
+
+    def get(arn):
+        found = call("get_open_id_connect_provider", missing_ok=True, OpenIDConnectProviderArn=arn)
+        return None if found == "NoSuchEntity" else found
+
+    if request_type == "Delete":
+        if not given.startswith(CREATED):
+            return {}, f"left {given or 'nothing'} alone: this stack did not create it", given
+        arn = given[len(CREATED):]
+        call("delete_open_id_connect_provider", missing_ok=True, OpenIDConnectProviderArn=arn)
+        return {}, f"deleted {arn}, which this stack created", given
+
+    props = event.get("ResourceProperties") or {}
+    issuer = check_issuer_url(props.get("IssuerUrl"))
+    client_ids = _string_list(props.get("ClientIds"), "ClientIds", required=True)
+    given_thumbprints = _string_list(props.get("Thumbprints"), "Thumbprints", required=False)
+    thumbprints = normalise_thumbprints(given_thumbprints, "Thumbprints") if given_thumbprints else []
+    required = _string_list(props.get("RequiredClientIds"), "RequiredClientIds", required=False)
+    stack = str(event.get("StackId") or "").split(":")
+    if len(stack) < 5 or not ACCOUNT_ID.fullmatch(stack[4]):
+        _fail(f"invalid event: StackId {event.get('StackId')!r} names no account")
+    arn = provider_arn(stack[1], stack[4], issuer)
+
+    if given == CREATED + arn:  # Update of the provider this stack created: in place
+        current = get(arn)
+        if current is not None:
+            if thumbprints and sorted(thumbprints) != sorted(
+                    t.lower() for t in current.get("ThumbprintList") or []):
+                call("update_open_id_connect_provider_thumbprint",
+                     OpenIDConnectProviderArn=arn, ThumbprintList=thumbprints)
+            have = current.get("ClientIDList") or []
+            for cid in client_ids:
+                if cid not in have:
+                    call("add_client_id_to_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
+            for cid in have:
+                if cid not in client_ids:
+                    call("remove_client_id_from_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
+            return {"Arn": arn, "Adopted": "false"}, f"updated {arn} in place", given
+
+    current = get(arn)
+    if current is not None:
+        have = current.get("ClientIDList") or []
+        missing = [c for c in required if c not in have]
+        if missing:
+            _fail(f"the existing provider {arn} lists client IDs {','.join(have) or 'none'}, without "
+                  f"{','.join(missing)} that the roles use as audience; add them to that provider "
+                  "(this stack never changes a provider it did not create)")
+        return ({"Arn": arn, "Adopted": "true"},
+                f"adopted the existing {arn}; this stack will not change or delete it", ADOPTED + arn)
+    options = {"ThumbprintList": thumbprints} if thumbprints else {}
+    made = call("create_open_id_connect_provider", missing_ok=True, Url=issuer, ClientIDList=client_ids,
+                Tags=[{"Key": "managed-by", "Value": "spoke-oidc-federation"}], **options)
+    if made == "EntityAlreadyExists":  # created by someone else since the check: theirs
+        return {"Arn": arn, "Adopted": "true"}, f"adopted {arn}, created meanwhile", ADOPTED + arn
+    return {"Arn": arn, "Adopted": "false"}, f"created {arn}", CREATED + arn
+
+
 # --- the custom resource
 
 def physical_id(event):
@@ -510,12 +613,14 @@ class _Tracker:
 
 
 def _work(event, deadline, progress):
-    """(Data, reason) for the event; raises ThumbprintLookupError on an expected failure."""
+    """(Data, reason, physical id or None for the default); raises ThumbprintLookupError."""
     request_type = event.get("RequestType")
     if request_type not in ("Create", "Update", "Delete"):
         _fail(f"invalid event: RequestType {request_type!r} is not Create, Update or Delete")
+    if (event.get("ResourceProperties") or {}).get("Kind") == "provider":
+        return manage_provider(event, deadline, progress)
     if request_type == "Delete":  # nothing was created, nothing to check (CASES 10)
-        return {}, "nothing to delete"
+        return {}, "nothing to delete", None
     props = check_properties(event)
     if props["Mode"] == "hub":
         result = lookup_hub(props["IssuerUrl"], props["HubAccountId"], deadline=deadline,
@@ -535,7 +640,7 @@ def _work(event, deadline, progress):
     for check in result.checks:
         _log(f"check: {check}")
     data = {"Thumbprints": ",".join(result.thumbprints), "ClientIds": client_ids}
-    return data, f"{props['Mode']} mode: thumbprints {data['Thumbprints']}"
+    return data, f"{props['Mode']} mode: thumbprints {data['Thumbprints']}", None
 
 
 def handler(event, context):
@@ -565,7 +670,8 @@ def handler(event, context):
     watchdog.start()
     status, data = "FAILED", None
     try:
-        data, reason = _work(event, work_deadline, progress)
+        data, reason, physical = _work(event, work_deadline, progress)
+        physical = physical or physical_id(event)
         status = "SUCCESS"
     except ThumbprintLookupError as exc:
         reason = str(exc)

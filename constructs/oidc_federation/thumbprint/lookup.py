@@ -1,8 +1,13 @@
-"""ThumbprintLookup: a Lambda-backed custom resource that finds the provider's thumbprint at deploy time.
+"""The spoke's deploy-time helper function and the custom resources it serves.
 
-The function's code is ``handler.py`` beside this file, read at synth time and inlined as the
-function's ``ZipFile`` (handler ``index.handler``): no asset, so the template deploys without a
-bootstrap and inside StackSets.
+``FederationFunction`` is one Lambda function whose code is ``handler.py`` beside this file, read at
+synth time and inlined as the function's ``ZipFile`` (handler ``index.handler``): no asset, so the
+template deploys without a bootstrap and inside StackSets. It backs:
+
+- ``ThumbprintLookup`` (``Custom::OidcThumbprintLookup``): the thumbprint(s) for the issuer, found
+  at deploy time in the hub account's provider or from the issuer's TLS chain;
+- ``AdoptedProvider`` (``Custom::OidcProvider``): the account's provider for the issuer, adopted
+  where one exists and created (and later deleted) only where none does.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from .. import validation as v
 from ..names import lookup_caller_role_name
 
 HANDLER_FILE = Path(__file__).with_name("handler.py")
-RESOURCE_TYPE = "Custom::OidcThumbprintLookup"
+LOOKUP_RESOURCE_TYPE = "Custom::OidcThumbprintLookup"
+PROVIDER_RESOURCE_TYPE = "Custom::OidcProvider"
 FUNCTION_TIMEOUT = cdk.Duration.seconds(60)
+# CASES.md 9: even if the function never answered, CloudFormation gives up after this instead of
+# the default hour. The handler itself answers well before its own timeout.
 CUSTOM_RESOURCE_TIMEOUT = cdk.Duration.seconds(300)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
@@ -39,62 +47,29 @@ def newest_python_runtime() -> lambda_.Runtime:
     return getattr(lambda_.Runtime, max(versions)[1])
 
 
-class ThumbprintLookup(Construct):
-    """Looks up the thumbprint(s) for ``issuer_url`` when the stack deploys.
+class FederationFunction(Construct):
+    """The Lambda function behind the spoke's custom resources, with its own role and log group.
 
-    :param mode: ``hub`` (read the hub account's provider through ``hub_lookup_role_name``) or
-        ``tls`` (the SHA-1 of the top certificate the issuer's JWKS host presents).
-    :param hub_account_id: hub mode: the account that holds the cluster's provider.
-    :param hub_lookup_role_name: hub mode: the role HubStack created there.
-    :param revision: any string; changing it makes CloudFormation run the lookup again.
-    :param required_client_ids: hub mode: audiences the hub provider must list (when the spoke
-        mirrors its client IDs); the lookup fails otherwise.
-
-    ``thumbprints`` and ``client_ids`` are list tokens for ``CfnOIDCProvider``. The function's
-    role is named ``lookup_caller_role_name(issuer_url)``, the name HubStack trusts.
+    The role starts with only its own log group; ``allow_hub_lookup`` and
+    ``allow_provider_management`` add exactly what each custom resource needs. It is named
+    ``lookup_caller_role_name(issuer_url)``, the name HubStack trusts.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, mode: str, issuer_url: str,
-                 hub_account_id: str | None = None, hub_lookup_role_name: str | None = None,
-                 revision: str = "1", required_client_ids: Sequence[str] = ()) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, issuer_url: str) -> None:
         super().__init__(scope, construct_id)
-        if mode not in ("hub", "tls"):
-            raise ValueError(f"mode: {mode!r} is not one of hub | tls")
-        try:
-            issuer_url = v.issuer(issuer_url)
-            if mode == "hub":
-                if hub_account_id is None or hub_lookup_role_name is None:
-                    raise v.Invalid("hub mode needs hub_account_id and hub_lookup_role_name")
-                v.account_id(hub_account_id)
-                v.role_name(hub_lookup_role_name)
-        except v.Invalid as exc:
-            raise ValueError(f"ThumbprintLookup: {exc}") from None
-
+        issuer_url = _checked(v.issuer, issuer_url)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY)
-
         self.role = iam.Role(
             self, "Role",
             role_name=lookup_caller_role_name(issuer_url),
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Thumbprint lookup for {issuer_url} at deploy time (custom resource function)",
+            description=f"Deploy-time helper for the OIDC federation of {issuer_url} (custom resource function)",
         )
         # Its own log group only; no AWSLambdaBasicExecutionRole (logs:* on every group).
         self.role.add_to_policy(iam.PolicyStatement(
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
             resources=[self.log_group.log_group_arn]))
-
-        properties = {"Mode": mode, "IssuerUrl": issuer_url, "Revision": revision}
-        self.hub_lookup_role_arn: str | None = None
-        if mode == "hub":
-            self.hub_lookup_role_arn = cdk.Fn.sub(
-                f"arn:${{AWS::Partition}}:iam::{hub_account_id}:role/{hub_lookup_role_name}")
-            self.role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[self.hub_lookup_role_arn]))
-            properties |= {"HubAccountId": hub_account_id, "HubLookupRoleArn": self.hub_lookup_role_arn,
-                           "Partition": cdk.Aws.PARTITION}
-            if required_client_ids:
-                properties["RequiredClientIds"] = ",".join(sorted(set(required_client_ids)))
-
         self.function = lambda_.Function(
             self, "Function",
             runtime=newest_python_runtime(),
@@ -104,22 +79,103 @@ class ThumbprintLookup(Construct):
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
-            description=f"Looks up the OIDC thumbprint of {issuer_url} ({mode} mode) for CloudFormation",
+            description=f"Thumbprint lookup and provider adoption for {issuer_url} (CloudFormation custom resources)",
         )
-
         # CDK makes the function depend on its role and the role's policy; the role is already
-        # implied by the Role GetAtt (cfn-lint W3005), the policy must stay: it grants the AssumeRole.
+        # implied by the Role GetAtt (cfn-lint W3005), the policy must stay: it grants the calls.
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         self.function.node.default_child.add_override("DependsOn", [cdk.Stack.of(self).get_logical_id(policy)])
 
-        self.resource = cdk.CustomResource(
-            self, "Resource",
+    def allow_hub_lookup(self, hub_lookup_role_arn: str) -> None:
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[hub_lookup_role_arn]))
+
+    def allow_provider_management(self, provider_arn: str) -> None:
+        self.role.add_to_policy(iam.PolicyStatement(
+            actions=["iam:GetOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider",
+                     "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+                     "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+                     "iam:DeleteOpenIDConnectProvider"],
+            resources=[provider_arn]))
+
+    def custom_resource(self, scope: Construct, construct_id: str, *, resource_type: str,
+                        properties: dict) -> cdk.CustomResource:
+        return cdk.CustomResource(
+            scope, construct_id,
             service_token=self.function.function_arn,
-            resource_type=RESOURCE_TYPE,
+            resource_type=resource_type,
             properties=properties,
-            # CASES.md 9: even if the function never answered, CloudFormation gives up after this
-            # instead of the default hour. The handler itself answers well before its own timeout.
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
+
+
+class ThumbprintLookup(Construct):
+    """Looks up the thumbprint(s) for ``issuer_url`` when the stack deploys.
+
+    :param function: the stack's ``FederationFunction``.
+    :param mode: ``hub`` (read the hub account's provider through the role ``hub_lookup_role_arn``)
+        or ``tls`` (the SHA-1 of the top certificate the issuer's JWKS host presents).
+    :param hub_account_id: hub mode: the account that holds the cluster's provider.
+    :param hub_lookup_role_arn: hub mode: the role HubStack created there (may be a token).
+    :param revision: any string; changing it makes CloudFormation run the lookup again.
+    :param required_client_ids: hub mode: audiences the hub provider must list (when the spoke
+        mirrors its client IDs); the lookup fails otherwise.
+
+    ``thumbprints`` and ``client_ids`` are list tokens for ``CfnOIDCProvider``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, function: FederationFunction, mode: str,
+                 issuer_url: str, hub_account_id: str | None = None, hub_lookup_role_arn: str | None = None,
+                 revision: str = "1", required_client_ids: Sequence[str] = ()) -> None:
+        super().__init__(scope, construct_id)
+        if mode not in ("hub", "tls"):
+            raise ValueError(f"ThumbprintLookup: mode {mode!r} is not one of hub | tls")
+        issuer_url = _checked(v.issuer, issuer_url)
+        properties = {"Mode": mode, "IssuerUrl": issuer_url, "Revision": revision}
+        if mode == "hub":
+            if hub_account_id is None or hub_lookup_role_arn is None:
+                raise ValueError("ThumbprintLookup: hub mode needs hub_account_id and hub_lookup_role_arn")
+            _checked(v.account_id, hub_account_id)
+            function.allow_hub_lookup(hub_lookup_role_arn)
+            properties |= {"HubAccountId": hub_account_id, "HubLookupRoleArn": hub_lookup_role_arn,
+                           "Partition": cdk.Aws.PARTITION}
+            if required_client_ids:
+                properties["RequiredClientIds"] = ",".join(sorted(set(required_client_ids)))
+        self.resource = function.custom_resource(self, "Resource", resource_type=LOOKUP_RESOURCE_TYPE,
+                                                 properties=properties)
         self.thumbprints: Sequence[str] = cdk.Fn.split(",", self.resource.get_att_string("Thumbprints"))
         self.client_ids: Sequence[str] = cdk.Fn.split(",", self.resource.get_att_string("ClientIds"))
+
+
+class AdoptedProvider(Construct):
+    """The account's OIDC provider for ``issuer_url``: adopted where it exists, else created.
+
+    A provider this resource did not create is never changed or deleted (CASES.md 5); one it
+    created is updated in place and deleted with the stack. ``provider_arn`` is a token.
+
+    :param client_ids: for a created provider; also checked against an adopted one's through
+        ``required_client_ids`` (the roles' audiences).
+    :param thumbprints: for a created provider: literal strings or a list token; may be empty.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, function: FederationFunction, issuer_url: str,
+                 client_ids: Sequence[str], thumbprints: Sequence[str] = (),
+                 required_client_ids: Sequence[str] = ()) -> None:
+        super().__init__(scope, construct_id)
+        issuer_url = _checked(v.issuer, issuer_url)
+        function.allow_provider_management(cdk.Fn.sub(
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/" + v.issuer_host_path(issuer_url)))
+        self.resource = function.custom_resource(self, "Resource", resource_type=PROVIDER_RESOURCE_TYPE, properties={
+            "Kind": "provider",
+            "IssuerUrl": issuer_url,
+            "ClientIds": list(client_ids),
+            "Thumbprints": thumbprints if cdk.Token.is_unresolved(thumbprints) else list(thumbprints),
+            "RequiredClientIds": sorted(set(required_client_ids)),
+        })
+        self.provider_arn: str = self.resource.get_att_string("Arn")
+
+
+def _checked(check, value):
+    try:
+        return check(value)
+    except v.Invalid as exc:
+        raise ValueError(str(exc)) from None
