@@ -204,6 +204,15 @@ class _Reader:
             return default
         return value
 
+    def checked_list(self, path: str, raw: Any, check: Callable[[Any], Any]) -> list:
+        """Each item of the list at ``path`` through ``check``: invalid ones reported, repeats dropped."""
+        out: list = []
+        for i, item in enumerate(self.string_list(path, raw)):
+            value = self.check(f"{path}[{i}]", check, item)
+            if value is not None and value not in out:
+                out.append(value)
+        return out
+
     def string_list(self, path: str, raw: Any) -> list:
         if raw is None:
             return []
@@ -270,11 +279,7 @@ def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
 
 def _lookup_access(r: _Reader, raw: Any) -> LookupAccessSpec:
     m = r.mapping(raw, "hub.lookup_access", {"spoke_account_ids": False, "organization_id": False})
-    accounts = []
-    for i, item in enumerate(r.string_list("hub.lookup_access.spoke_account_ids", m.get("spoke_account_ids"))):
-        account = r.check(f"hub.lookup_access.spoke_account_ids[{i}]", v.account_id, item)
-        if account is not None and account not in accounts:
-            accounts.append(account)
+    accounts = r.checked_list("hub.lookup_access.spoke_account_ids", m.get("spoke_account_ids"), v.account_id)
     org = m.get("organization_id")
     if org is not None:
         org = r.check("hub.lookup_access.organization_id", v.organization_id, org)
@@ -378,11 +383,7 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
     if hint:
         r.warnings.append(f"{path}.audience: {hint}")
 
-    arns = []
-    for i, item in enumerate(r.string_list(f"{path}.managed_policy_arns", m.get("managed_policy_arns"))):
-        arn = r.check(f"{path}.managed_policy_arns[{i}]", v.policy_arn, item)
-        if arn is not None:
-            arns.append(arn)
+    arns = r.checked_list(f"{path}.managed_policy_arns", m.get("managed_policy_arns"), v.policy_arn)
     if len(arns) > 20:
         r.error(f"{path}.managed_policy_arns", f"has {len(arns)} policies; IAM attaches at most 20 to a role")
 
@@ -486,22 +487,10 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
         r.error("stackset.name", f"{name!r} is not a StackSet name; start with a letter, then letters, digits and '-', at most 128")
     model = r.choice("stackset.permission_model", m.get("permission_model"), PERMISSION_MODELS, "service_managed")
     call_as = r.choice("stackset.call_as", m.get("call_as"), CALL_AS, "SELF")
-    ous = []
-    for i, item in enumerate(r.string_list("stackset.organizational_unit_ids", m.get("organizational_unit_ids"))):
-        ou = r.check(f"stackset.organizational_unit_ids[{i}]", v.organizational_unit_id, item)
-        if ou is not None and ou not in ous:
-            ous.append(ou)
-    accounts = []
-    for i, item in enumerate(r.string_list("stackset.accounts", m.get("accounts"))):
-        account = r.check(f"stackset.accounts[{i}]", v.account_id, item)
-        if account is not None and account not in accounts:
-            accounts.append(account)
+    ous = r.checked_list("stackset.organizational_unit_ids", m.get("organizational_unit_ids"), v.organizational_unit_id)
+    accounts = r.checked_list("stackset.accounts", m.get("accounts"), v.account_id)
     account_filter = r.choice("stackset.account_filter", m.get("account_filter"), ACCOUNT_FILTERS, "NONE")
-    regions = []
-    for i, item in enumerate(r.string_list("stackset.regions", m.get("regions"))):
-        region = r.check(f"stackset.regions[{i}]", v.region, item)
-        if region is not None and region not in regions:
-            regions.append(region)
+    regions = r.checked_list("stackset.regions", m.get("regions"), v.region)
     if m.get("regions") == []:
         r.error("stackset.regions", "is empty; give one region (IAM is global, so one is enough), e.g. [us-east-2]")
     if len(regions) > 1:
