@@ -16,17 +16,17 @@ class Invalid(ValueError):
     """A value that cannot be used; the message says what is wrong and the fix."""
 
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-SHA1_HEX = re.compile(r"^[0-9a-f]{40}$")
+ACCOUNT_ID = re.compile(r"^\d{12}\Z", re.ASCII)
+SHA1_HEX = re.compile(r"^[0-9a-f]{40}\Z", re.ASCII)
 # Kubernetes: a namespace is an RFC 1123 label, a service account name an RFC 1123 subdomain.
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", re.ASCII)
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z", re.ASCII)
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}\Z", re.ASCII)
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}\Z", re.ASCII)
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
-POLICY_ARN = re.compile(r"^arn:(%s):iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$" % "|".join(PARTITIONS))
-ROLE_ARN = re.compile(r"^arn:(%s):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$" % "|".join(PARTITIONS))
-HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+POLICY_ARN = re.compile(r"^arn:(%s):iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}\Z" % "|".join(PARTITIONS), re.ASCII)
+ROLE_ARN = re.compile(r"^arn:(%s):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})\Z" % "|".join(PARTITIONS), re.ASCII)
+HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", re.ASCII)
 
 SA_PREFIX = "system:serviceaccount:"
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -152,13 +152,13 @@ def policy_arn(value: object) -> str:
 
 
 def organization_id(value: object) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"o-[a-z0-9]{10,32}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"o-[a-z0-9]{10,32}", value, re.ASCII):
         raise Invalid(f"{value!r} is not an AWS Organizations id; expected o- and 10 to 32 lower-case letters or digits, e.g. o-a1b2c3d4e5")
     return value
 
 
 def organizational_unit_id(value: object) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}", value, re.ASCII):
         raise Invalid(f"{value!r} is not an organizational unit id; expected ou-<4-32 chars>-<8-32 chars> (e.g. ou-abcd-11112222) or a root id r-abcd")
     return value
 
@@ -194,7 +194,7 @@ WEBHOOK_ANNOTATION_DOMAIN = "eks.amazonaws.com"
 # The service-account annotations the pod identity webhook reads (EKS and OpenShift's copy alike).
 WEBHOOK_ANNOTATIONS = tuple(f"{WEBHOOK_ANNOTATION_DOMAIN}/{name}" for name in
                             ("role-arn", "audience", "sts-regional-endpoints", "token-expiration"))
-QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z", re.ASCII)
 
 
 def edit_distance(a: str, b: str) -> int:
