@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from oidc_federation.synthesizer import NoBootstrapSynthesizer
 from oidc_federation.config import FederationConfig
 from oidc_federation.hub_lookup_role import HubLookupRole
 
@@ -16,7 +17,7 @@ class HubStack(cdk.Stack):
         super().__init__(
             scope, construct_id,
             env=cdk.Environment(account=config.hub.account_id, region=config.spoke.region),
-            synthesizer=cdk.BootstraplessSynthesizer(),
+            synthesizer=NoBootstrapSynthesizer(),
             analytics_reporting=False,
             description=f"Read-only thumbprint lookup role for {config.hub.issuer_url}, assumed by spoke stacks",
             **kwargs,

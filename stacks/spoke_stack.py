@@ -7,6 +7,7 @@ import hashlib
 import aws_cdk as cdk
 from constructs import Construct
 
+from oidc_federation.synthesizer import NoBootstrapSynthesizer
 from oidc_federation.config import FederationConfig
 from oidc_federation.spoke_federation import SpokeFederation
 from oidc_federation.thumbprint.lookup import FederationFunction, ThumbprintLookup
@@ -15,8 +16,9 @@ from oidc_federation.thumbprint.lookup import FederationFunction, ThumbprintLook
 class SpokeStack(cdk.Stack):
     """The spoke side of one federation, as a template that needs no bootstrap.
 
-    BootstraplessSynthesizer: no ``BootstrapVersion`` parameter or rule, and any asset added by
-    mistake fails the synth (a StackSet target account cannot read another account's bucket).
+    NoBootstrapSynthesizer: no ``BootstrapVersion`` parameter or rule, no bootstrap roles in the
+    cloud assembly, and any asset added by mistake fails the synth (a StackSet target account
+    cannot read another account's bucket).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: FederationConfig, **kwargs) -> None:
@@ -27,7 +29,7 @@ class SpokeStack(cdk.Stack):
         super().__init__(
             scope, construct_id,
             env=env,
-            synthesizer=cdk.BootstraplessSynthesizer(),
+            synthesizer=NoBootstrapSynthesizer(),
             analytics_reporting=False,
             description=f"OIDC federation of {config.hub.issuer_url} (hub account {config.hub.account_id}) into this account",
             **kwargs,

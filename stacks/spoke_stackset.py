@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudformation as cfn
 from constructs import Construct
 
+from oidc_federation.synthesizer import NoBootstrapSynthesizer
 from oidc_federation.config import FederationConfig, StackSetSpec
 
 # CloudFormation's limit for a template passed inline (TemplateBody), in bytes.
@@ -47,7 +48,7 @@ class SpokeStackSet(cdk.Stack):
         spec: StackSetSpec = config.stackset
         super().__init__(
             scope, construct_id,
-            synthesizer=cdk.BootstraplessSynthesizer(),
+            synthesizer=NoBootstrapSynthesizer(),
             analytics_reporting=False,
             description=f"StackSet {spec.name}: OIDC federation of {config.hub.issuer_url} into spoke accounts",
             **kwargs,

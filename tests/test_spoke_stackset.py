@@ -79,8 +79,10 @@ def test_body_is_self_contained(body):
     assert cfn_lint(template) == []
 
 
-def test_outer_template_lints_clean(outer):
+def test_outer_template_lints_clean_and_needs_no_bootstrap(outer, rollout):
     assert cfn_lint(outer) == []
+    assert "BootstrapVersion" not in json.dumps({k: v for k, v in outer.items() if k != "Resources"})
+    assert "cdk-hnb659fds" not in (rollout.outdir / "manifest.json").read_text()
 
 
 def test_per_account_values_are_parameters_and_trust_keys_stay_literal(body):

@@ -138,6 +138,7 @@ def test_lookup_templates_have_no_assets_and_lint_clean(hub_mode, hub_template, 
         assert cfn_lint(template) == []
     manifest = json.loads((hub_mode.outdir / "manifest.json").read_text())
     assert [a for a in manifest["artifacts"].values() if a["type"] == "cdk:asset-manifest"] == []
+    assert "cdk-hnb659fds" not in json.dumps(manifest)  # HubStack too deploys without a bootstrap
 
 
 def test_hub_role_trust_is_limited_to_the_spoke_lookup_function(hub_template):
