@@ -80,6 +80,7 @@ class SpokeStack(cdk.Stack):
             client_ids_token=client_ids_token,
             provider_function=self.function,
             role_names=role_names,
+            retain_provider=spoke.provider.retain_on_delete,
         )
         cdk.CfnOutput(self, "ProviderArn", value=self.federation.provider_arn,
                       description="ARN of the OIDC provider for the hub cluster's issuer in this account")

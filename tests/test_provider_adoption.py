@@ -114,3 +114,53 @@ def test_bad_properties_fail_without_creating(hub, cfn, bad, reason):
     body = run(cfn, cfn_event("Create", props(**bad), cfn.url))
     assert body["Status"] == "FAILED" and body["Reason"].startswith(reason)
     assert providers() == []
+
+
+def owner_tags():
+    return boto3.client("iam").list_open_id_connect_provider_tags(OpenIDConnectProviderArn=ARN)["Tags"]
+
+
+def test_created_provider_carries_the_stacks_owner_tag(hub, cfn):
+    event = cfn_event("Create", props(), cfn.url)
+    run(cfn, event)
+    assert owner_tags() == [{"Key": lookup.OWNER_TAG, "Value": event["StackId"]}]
+
+
+def test_a_provider_replaced_out_of_band_is_neither_changed_nor_deleted(hub, cfn):
+    # CASES.md 5 (review finding): ours was deleted and another team made one for the same URL;
+    # a later Update must not rewrite it and the stack's Delete must not remove it.
+    run(cfn, cfn_event("Create", props(), cfn.url))
+    iam = boto3.client("iam")
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=ARN)
+    iam.create_open_id_connect_provider(Url=HUB_ISSUER, ClientIDList=["sts.amazonaws.com", "openshift"],
+                                        ThumbprintList=["b" * 40])
+    body = run(cfn, cfn_event("Update", props(Thumbprints=["c" * 40]), cfn.url, physical_id=f"created:{ARN}"))
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == f"adopted:{ARN}"
+    theirs = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=ARN)
+    assert theirs["ThumbprintList"] == ["b" * 40] and theirs["ClientIDList"] == ["sts.amazonaws.com", "openshift"]
+    # CloudFormation deletes the old physical id after the update: theirs stays.
+    body = run(cfn, cfn_event("Delete", props(), cfn.url, physical_id=f"created:{ARN}"))
+    assert body["Status"] == "SUCCESS" and "no longer carries this stack's" in body["Reason"]
+    assert providers() == [ARN]
+
+
+def test_rollback_to_an_earlier_issuer_keeps_ownership(hub, cfn):
+    # Review finding: Create for A, Update to B, rollback Update back to A with physical id
+    # created:B must answer created:A (still ours), so the stack's Delete later removes it.
+    other = "https://oidc.example.com/b"
+    other_arn = f"arn:aws:iam::{SPOKE_ACCOUNT}:oidc-provider/oidc.example.com/b"
+    run(cfn, cfn_event("Create", props(), cfn.url))
+    run(cfn, cfn_event("Update", props(IssuerUrl=other), cfn.url, physical_id=f"created:{ARN}"))
+    body = run(cfn, cfn_event("Update", props(), cfn.url, physical_id=f"created:{other_arn}"))
+    assert body["PhysicalResourceId"] == f"created:{ARN}" and body["Data"]["Adopted"] == "false"
+    run(cfn, cfn_event("Delete", props(IssuerUrl=other), cfn.url, physical_id=f"created:{other_arn}"))
+    run(cfn, cfn_event("Delete", props(), cfn.url, physical_id=f"created:{ARN}"))
+    assert providers() == []
+
+
+def test_a_retried_create_recognises_its_own_provider(hub, cfn):
+    # The first attempt created the provider but its answer was lost; the retry sees it, tagged as ours.
+    event = cfn_event("Create", props(), cfn.url)
+    run(cfn, event)
+    body = run(cfn, dict(event, RequestId="retry"))
+    assert body["PhysicalResourceId"] == f"created:{ARN}" and body["Data"]["Adopted"] == "false"

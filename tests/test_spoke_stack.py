@@ -255,3 +255,13 @@ def test_cfn_lint_check_can_fail(example_synth):
     broken = json.loads(json.dumps(example_synth.template))
     next(iter(broken["Resources"].values()))["Properties"]["Bogus"] = 1  # E3002: unknown property
     assert cfn_lint(broken) != []
+
+
+def test_retain_on_delete_keeps_the_created_provider():
+    # Review finding: switching a deployed stack from create to adopt/existing removes the native
+    # provider from the template; with retain_on_delete set first, CloudFormation keeps it.
+    raw = example_raw()
+    raw["spoke"]["provider"]["retain_on_delete"] = True
+    provider = only(synth(raw).resources("AWS::IAM::OIDCProvider"))
+    assert (provider["DeletionPolicy"], provider["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "DeletionPolicy" not in only(synth(example_raw()).resources("AWS::IAM::OIDCProvider"))

@@ -123,7 +123,8 @@ def test_adopt_mode_provider_resource(body):
     management = policy["Properties"]["PolicyDocument"]["Statement"][-1]
     assert management["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/oidc.op1.openshiftapps.com/abc123"}
     assert set(management["Action"]) == {
-        "iam:GetOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+        "iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags", "iam:CreateOpenIDConnectProvider",
+        "iam:TagOpenIDConnectProvider",
         "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
         "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider"}
 

@@ -71,6 +71,9 @@ class ProviderSpec:
     # source: hub only: the created provider takes the hub provider's client IDs at deploy time
     # (the lookup fails if they lack an audience a role uses).
     mirror_hub_client_ids: bool = False
+    # mode create: keep the provider when the stack is deleted or the resource leaves the template
+    # (set it before switching a deployed stack to adopt or existing).
+    retain_on_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,14 @@ class _Reader:
         except Invalid as exc:
             self.error(path, str(exc))
             return default
+
+    def boolean(self, path: str, value: Any, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(path, f"{value!r} is not true or false")
+            return default
+        return value
 
     def choice(self, path: str, value: Any, choices: tuple[str, ...], default: str) -> str:
         if value is None:
@@ -431,11 +442,10 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
     account = r.check("spoke.account_id", v.account_id, m["account_id"]) if m.get("account_id") is not None else None
     region = r.check("spoke.region", v.region, m["region"]) if m.get("region") is not None else None
 
-    pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False, "mirror_hub_client_ids": False})
-    mirror = pm.get("mirror_hub_client_ids", False)
-    if not isinstance(mirror, bool):
-        r.error("spoke.provider.mirror_hub_client_ids", f"{mirror!r} is not true or false")
-        mirror = False
+    pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False, "mirror_hub_client_ids": False,
+                                                          "retain_on_delete": False})
+    mirror = r.boolean("spoke.provider.mirror_hub_client_ids", pm.get("mirror_hub_client_ids"), False)
+    retain = r.boolean("spoke.provider.retain_on_delete", pm.get("retain_on_delete"), False)
     mode = r.choice("spoke.provider.mode", pm.get("mode"), PROVIDER_MODES, "create")
     client_ids = _client_ids(r, "spoke.provider.client_ids", pm.get("client_ids"))
     for cid in client_ids:
@@ -460,7 +470,10 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
                 names[key] = i
         if role is not None:
             roles.append(role)
-    return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids, mirror_hub_client_ids=mirror), roles=tuple(roles),
+    if retain and mode != "create":
+        r.error("spoke.provider.retain_on_delete", f"is only for mode: create (mode is {mode}; adopt and existing never delete a provider they did not create); remove it")
+    return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids, mirror_hub_client_ids=mirror,
+                                           retain_on_delete=retain), roles=tuple(roles),
                      account_id=account, region=region)
 
 
@@ -499,11 +512,12 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
                 f"(a second would fail with EntityAlreadyExists on the same role names); keep one, e.g. [{regions[0]}]")
 
     ad = r.mapping(m.get("auto_deployment"), "stackset.auto_deployment", {"enabled": False, "retain_stacks_on_account_removal": False})
-    enabled = ad.get("enabled", model == "service_managed")
-    retain = ad.get("retain_stacks_on_account_removal", False)
-    for key, value in (("enabled", enabled), ("retain_stacks_on_account_removal", retain)):
-        if not isinstance(value, bool):
-            r.error(f"stackset.auto_deployment.{key}", f"{value!r} is not true or false")
+    enabled = r.boolean("stackset.auto_deployment.enabled", ad.get("enabled"), model == "service_managed")
+    retain = r.boolean("stackset.auto_deployment.retain_stacks_on_account_removal",
+                       ad.get("retain_stacks_on_account_removal"), False)
+    if retain and not enabled:
+        r.error("stackset.auto_deployment.retain_stacks_on_account_removal",
+                "is only allowed with enabled: true (CloudFormation refuses it otherwise); set enabled: true or remove it")
     op = r.mapping(m.get("operation_preferences"), "stackset.operation_preferences",
                    {"max_concurrent_percentage": False, "failure_tolerance_percentage": False, "region_concurrency": False})
     max_concurrent = _percentage(r, "stackset.operation_preferences.max_concurrent_percentage", op.get("max_concurrent_percentage"), 25, 1)

@@ -43,6 +43,8 @@ class SpokeFederation(Construct):
         the account's provider for the issuer and creates none; ``adopt`` uses the account's
         provider where one exists and creates one only where none does (needs ``provider_function``).
     :param provider_function: the stack's ``FederationFunction``, for ``adopt``.
+    :param retain_provider: ``create``: keep the provider when it leaves the template or the stack
+        is deleted (DeletionPolicy/UpdateReplacePolicy Retain).
     :param role_names: optional name per role (config name -> name or parameter token), e.g. from
         CloudFormation parameters in a StackSet template; defaults to the configured names.
     :param roles: the roles to create; names must be unique.
@@ -53,7 +55,8 @@ class SpokeFederation(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, issuer_url: str, client_ids: Sequence[str],
                  roles: Sequence[RoleSpec], thumbprints: Sequence[str] | None = None,
                  provider_mode: str = "create", client_ids_token: Sequence[str] | None = None,
-                 provider_function=None, role_names: dict[str, str] | None = None) -> None:
+                 provider_function=None, role_names: dict[str, str] | None = None,
+                 retain_provider: bool = False) -> None:
         super().__init__(scope, construct_id)
         # Checks before any resource exists, with the same messages as the config file's.
         issuer_url = _checked("issuer_url", v.issuer, issuer_url)
@@ -90,6 +93,8 @@ class SpokeFederation(Construct):
                 client_id_list=list(client_ids_token) if client_ids_token is not None else list(client_ids),
                 thumbprint_list=thumbprints or None,
             )
+            if retain_provider:
+                self.provider.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
             self.provider_arn: str = self.provider.attr_arn
         elif provider_mode == "adopt":
             from .thumbprint.lookup import AdoptedProvider

@@ -385,6 +385,7 @@ def lookup_hub(issuer_url, hub_account_id, *, role_arn=None, partition="aws", re
 
 CREATED = "created:"
 ADOPTED = "adopted:"
+OWNER_TAG = "spoke-oidc-federation:owner"
 
 
 def _string_list(value, name, *, required):
@@ -403,14 +404,20 @@ def _string_list(value, name, *, required):
 def manage_provider(event, deadline, progress=_quiet):
     """(Data, reason, physical id) for the account's provider: adopt one that exists, else create it.
 
-    The physical id records which: ``created:<arn>`` is deleted with the stack, ``adopted:<arn>``
-    never is (CASES 5: a provider this stack did not create is never deleted or changed).
+    Ownership is the provider's OWNER_TAG, whose value is the stack's id: a provider carrying this
+    stack's id was created by it (updated in place, deleted with it); any other one is adopted and
+    never changed or deleted (CASES 5), even if it replaced ours out of band. The physical id says
+    which, ``created:<arn>`` or ``adopted:<arn>``, for people reading the stack's resources.
     """
     import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
     request_type, given = event.get("RequestType"), str(event.get("PhysicalResourceId") or "")
+    stack_id = str(event.get("StackId") or "")
+    stack = stack_id.split(":")
+    if len(stack) < 6 or not ACCOUNT_ID.fullmatch(stack[4]):
+        _fail(f"invalid event: StackId {stack_id!r} names no account")
     timeout = deadline.timeout(share=5)
     iam = boto3.client("iam", config=Config(connect_timeout=timeout, read_timeout=timeout,
                                             retries={"mode": "standard", "total_max_attempts": 2}))
@@ -432,10 +439,19 @@ def manage_provider(event, deadline, progress=_quiet):
         found = call("get_open_id_connect_provider", missing_ok=True, OpenIDConnectProviderArn=arn)
         return None if found == "NoSuchEntity" else found
 
+    def ours(arn):
+        tags = call("list_open_id_connect_provider_tags", missing_ok=True, OpenIDConnectProviderArn=arn)
+        return isinstance(tags, dict) and any(
+            t.get("Key") == OWNER_TAG and t.get("Value") == stack_id for t in tags.get("Tags", []))
+
     if request_type == "Delete":
-        if not given.startswith(CREATED):
+        arn = given[len(CREATED):] if given.startswith(CREATED) else None
+        if arn is None:
             return {}, f"left {given or 'nothing'} alone: this stack did not create it", given
-        arn = given[len(CREATED):]
+        if get(arn) is None:
+            return {}, f"{arn} is already gone", given
+        if not ours(arn):
+            return {}, f"left {arn} alone: it no longer carries this stack's {OWNER_TAG} tag", given
         call("delete_open_id_connect_provider", missing_ok=True, OpenIDConnectProviderArn=arn)
         return {}, f"deleted {arn}, which this stack created", given
 
@@ -445,43 +461,37 @@ def manage_provider(event, deadline, progress=_quiet):
     given_thumbprints = _string_list(props.get("Thumbprints"), "Thumbprints", required=False)
     thumbprints = normalise_thumbprints(given_thumbprints, "Thumbprints") if given_thumbprints else []
     required = _string_list(props.get("RequiredClientIds"), "RequiredClientIds", required=False)
-    stack = str(event.get("StackId") or "").split(":")
-    if len(stack) < 5 or not ACCOUNT_ID.fullmatch(stack[4]):
-        _fail(f"invalid event: StackId {event.get('StackId')!r} names no account")
     arn = provider_arn(stack[1], stack[4], issuer)
-
-    if given == CREATED + arn:  # Update of the provider this stack created: in place
-        current = get(arn)
-        if current is not None:
-            if thumbprints and sorted(thumbprints) != sorted(
-                    t.lower() for t in current.get("ThumbprintList") or []):
-                call("update_open_id_connect_provider_thumbprint",
-                     OpenIDConnectProviderArn=arn, ThumbprintList=thumbprints)
-            have = current.get("ClientIDList") or []
-            for cid in client_ids:
-                if cid not in have:
-                    call("add_client_id_to_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
-            for cid in have:
-                if cid not in client_ids:
-                    call("remove_client_id_from_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
-            return {"Arn": arn, "Adopted": "false"}, f"updated {arn} in place", given
+    owned = {"Arn": arn, "Adopted": "false"}
 
     current = get(arn)
-    if current is not None:
+    if current is None:
+        options = {"ThumbprintList": thumbprints} if thumbprints else {}
+        made = call("create_open_id_connect_provider", missing_ok=True, Url=issuer, ClientIDList=client_ids,
+                    Tags=[{"Key": OWNER_TAG, "Value": stack_id}], **options)
+        if made != "EntityAlreadyExists":
+            return owned, f"created {arn}", CREATED + arn
+        current = get(arn) or {}  # made meanwhile: by us (a retried call) or by someone else
+    if ours(arn):  # ours: bring it in line with the template, in place
+        if thumbprints and sorted(thumbprints) != sorted(
+                t.lower() for t in current.get("ThumbprintList") or []):
+            call("update_open_id_connect_provider_thumbprint", OpenIDConnectProviderArn=arn, ThumbprintList=thumbprints)
         have = current.get("ClientIDList") or []
-        missing = [c for c in required if c not in have]
-        if missing:
-            _fail(f"the existing provider {arn} lists client IDs {','.join(have) or 'none'}, without "
-                  f"{','.join(missing)} that the roles use as audience; add them to that provider "
-                  "(this stack never changes a provider it did not create)")
-        return ({"Arn": arn, "Adopted": "true"},
-                f"adopted the existing {arn}; this stack will not change or delete it", ADOPTED + arn)
-    options = {"ThumbprintList": thumbprints} if thumbprints else {}
-    made = call("create_open_id_connect_provider", missing_ok=True, Url=issuer, ClientIDList=client_ids,
-                Tags=[{"Key": "managed-by", "Value": "spoke-oidc-federation"}], **options)
-    if made == "EntityAlreadyExists":  # created by someone else since the check: theirs
-        return {"Arn": arn, "Adopted": "true"}, f"adopted {arn}, created meanwhile", ADOPTED + arn
-    return {"Arn": arn, "Adopted": "false"}, f"created {arn}", CREATED + arn
+        for cid in client_ids:
+            if cid not in have:
+                call("add_client_id_to_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
+        for cid in have:
+            if cid not in client_ids:
+                call("remove_client_id_from_open_id_connect_provider", OpenIDConnectProviderArn=arn, ClientID=cid)
+        return owned, f"{arn} is this stack's; brought in line in place", CREATED + arn
+    have = current.get("ClientIDList") or []
+    missing = [c for c in required if c not in have]
+    if missing:
+        _fail(f"the existing provider {arn} lists client IDs {','.join(have) or 'none'}, without "
+              f"{','.join(missing)} that the roles use as audience; add them to that provider "
+              "(this stack never changes a provider it did not create)")
+    return ({"Arn": arn, "Adopted": "true"},
+            f"adopted the existing {arn}; this stack will not change or delete it", ADOPTED + arn)
 
 
 # --- the custom resource

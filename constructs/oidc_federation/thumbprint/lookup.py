@@ -91,7 +91,8 @@ class FederationFunction(Construct):
 
     def allow_provider_management(self, provider_arn: str) -> None:
         self.role.add_to_policy(iam.PolicyStatement(
-            actions=["iam:GetOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider",
+            actions=["iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags",
+                     "iam:CreateOpenIDConnectProvider",
                      "iam:TagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
                      "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
                      "iam:DeleteOpenIDConnectProvider"],
