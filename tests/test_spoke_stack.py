@@ -265,3 +265,16 @@ def test_retain_on_delete_keeps_the_created_provider():
     provider = only(synth(raw).resources("AWS::IAM::OIDCProvider"))
     assert (provider["DeletionPolicy"], provider["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert "DeletionPolicy" not in only(synth(example_raw()).resources("AWS::IAM::OIDCProvider"))
+
+
+def test_role_names_differing_only_in_punctuation():
+    # Review finding: spoke-account-role and spoke_account_role are distinct IAM names; the synth
+    # must not crash on their construct ids or output keys.
+    raw = example_raw()
+    raw["spoke"]["roles"].append({"name": "spoke_account_role", "service_accounts": ["team-b:reader"]})
+    result = synth(raw)
+    assert result.error is None, result.error
+    names = sorted(r["Properties"]["RoleName"] for r in result.resources("AWS::IAM::Role").values())
+    assert names == ["spoke-account-role", "spoke_account_role"]
+    keys = sorted(k for k in result.template["Outputs"] if k.startswith("RoleArn"))
+    assert len(keys) == 2 and keys[0] == "RoleArnSpokeAccountRole"

@@ -7,6 +7,7 @@ found in one pass, one line each: ``FILE: key.path: what is wrong; the fix``. Ev
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from dataclasses import dataclass, field
@@ -155,11 +156,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # <<: *anchor; its keys may be overridden here, which is what it is for
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} is given twice in one mapping; keep one", key_node.start_mark)
         seen.add(key)
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -172,6 +176,7 @@ class _Reader:
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self._not_lists: set[str] = set()
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{path}: {message}")
@@ -179,16 +184,21 @@ class _Reader:
     def mapping(self, raw: Any, path: str, keys: Mapping[str, bool]) -> dict:
         """``raw`` as a dict with only ``keys`` (name -> required); unknown keys are errors."""
         if raw is None:
-            raw = {}
+            return {}  # a missing section: its parent reports it (required) or it is optional
         if not isinstance(raw, dict):
-            self.error(path, f"expected a mapping with keys {', '.join(keys)}, got {type(raw).__name__} {raw!r}")
+            self.error(path or "(top level)",
+                       f"expected a mapping with keys {', '.join(keys)}, got {type(raw).__name__} {str(raw)[:80]!r}")
             return {}
+        misspelt = set()
         for key in raw:
             if key not in keys:
+                hint = v.close_match(str(key), keys)
+                if hint:
+                    misspelt.add(hint.split("'")[1])
                 self.error(f"{path}.{key}" if path else str(key),
-                           f"unknown key{v.close_match(str(key), keys)} (allowed here: {', '.join(keys)})")
+                           f"unknown key{hint} (allowed here: {', '.join(keys)})")
         for key, required in keys.items():
-            if required and raw.get(key) is None:
+            if required and raw.get(key) is None and key not in misspelt:
                 self.error(f"{path}.{key}" if path else key, "is required")
         return raw
 
@@ -228,14 +238,20 @@ class _Reader:
         if raw is None:
             return []
         if isinstance(raw, str) or not isinstance(raw, list):
-            self.error(path, f"expected a list, got {raw!r}; write it as [a, b] or one '- item' per line")
+            if path not in self._not_lists:
+                self._not_lists.add(path)
+                self.error(path, f"expected a list, got {raw!r}; write it as [a, b] or one '- item' per line")
             return []
         return raw
+
+    def empty_list(self, path: str, raw: Any) -> bool:
+        """True where ``raw`` is a list with nothing in it (a non-list is reported by string_list)."""
+        return isinstance(raw, list) and not raw
 
 
 def _client_ids(r: _Reader, path: str, raw: Any) -> tuple[str, ...]:
     items = r.string_list(path, raw)
-    if raw is not None and not items:
+    if r.empty_list(path, raw):
         r.error(path, "is empty; list at least one client ID (audience), usually sts.amazonaws.com")
     out: list[str] = []
     for i, item in enumerate(items):
@@ -258,7 +274,7 @@ def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
     raw_values = m.get("values")
     if source == "static":
         items = r.string_list("thumbprint.values", raw_values)
-        if not items:
+        if not items and (raw_values is None or r.empty_list("thumbprint.values", raw_values)):
             r.error("thumbprint.values", "is empty; source: static needs 1 to 5 SHA-1 thumbprints (or use source: tls, hub or none)")
         if len(items) > v.MAX_THUMBPRINTS:
             r.error("thumbprint.values", f"has {len(items)} thumbprints; IAM allows at most {v.MAX_THUMBPRINTS} per provider, keep the current CA's")
@@ -280,6 +296,8 @@ def _thumbprint(r: _Reader, raw: Any) -> ThumbprintSpec:
     revision = m.get("lookup_revision", "1")
     if revision is None:
         revision = "1"
+    if isinstance(revision, (datetime.date, datetime.datetime)):  # an unquoted date in YAML
+        revision = revision.isoformat()
     if isinstance(revision, bool) or not isinstance(revision, (str, int)) or not str(revision) or len(str(revision)) > 64:
         r.error("thumbprint.lookup_revision", f"{revision!r} is not a short string; any new value (e.g. a date) re-runs the lookup")
     elif source not in ("hub", "tls"):
@@ -343,6 +361,12 @@ def _policy_document(r: _Reader, path: str, raw: Any) -> dict | None:
     return doc
 
 
+# IAM's tag character set: Unicode letters, digits and white space, plus _.:/=+-@.
+TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+# IAM's role description character set.
+DESCRIPTION_TEXT = re.compile(r"[\t\n\r\u0020-\u007e\u00a1-\u00ff]*")
+
+
 def _tags(r: _Reader, path: str, raw: Any) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return ()
@@ -351,10 +375,12 @@ def _tags(r: _Reader, path: str, raw: Any) -> tuple[tuple[str, str], ...]:
         return ()
     out = []
     for key, value in raw.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            r.error(f"{path}.{key}", "is not a valid tag key; use 1 to 128 characters not starting with 'aws:'")
-        elif not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 256:
-            r.error(f"{path}.{key}", f"{value!r} is not a valid tag value; use a string of at most 256 characters (quote true/false)")
+        if (not isinstance(key, str) or not 1 <= len(key) <= 128 or key.lower().startswith("aws:")
+                or not TAG_TEXT.fullmatch(key)):
+            r.error(f"{path}.{key}", "is not a valid tag key; use 1 to 128 letters, digits, spaces and _.:/=+-@, not starting with 'aws:'")
+        elif (not isinstance(value, (str, int, float)) or isinstance(value, bool) or len(str(value)) > 256
+              or not TAG_TEXT.fullmatch(str(value))):
+            r.error(f"{path}.{key}", f"{value!r} is not a valid tag value; use at most 256 letters, digits, spaces and _.:/=+-@ (quote true/false)")
         else:
             out.append((key, str(value)))
     if len(out) > 50:
@@ -370,7 +396,7 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
     accounts: list[ServiceAccount] = []
     raw_accounts = m.get("service_accounts")
     items = r.string_list(f"{path}.service_accounts", raw_accounts)
-    if raw_accounts is not None and not items:
+    if r.empty_list(f"{path}.service_accounts", raw_accounts):
         r.error(f"{path}.service_accounts", "is empty; list at least one namespace:name, e.g. my-application-ca:default")
     for i, item in enumerate(items):
         parsed = r.check(f"{path}.service_accounts[{i}]", v.service_account, item)
@@ -405,12 +431,16 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
     duration = m.get("max_session_duration", 3600)
     if duration is None:
         duration = 3600
-    if isinstance(duration, bool) or not isinstance(duration, int) or not 3600 <= duration <= 43200:
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        r.error(f"{path}.max_session_duration", f"{duration!r} is not a whole number of seconds; write e.g. 3600, without quotes")
+    elif not 3600 <= duration <= 43200:
         r.error(f"{path}.max_session_duration", f"{duration!r} is out of range; give whole seconds from 3600 (1 h) to 43200 (12 h)")
 
     description = m.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > 1000):
-        r.error(f"{path}.description", "must be a string of at most 1000 characters")
+    if description is not None and (not isinstance(description, str) or len(description) > 1000
+                                    or not DESCRIPTION_TEXT.fullmatch(description)):
+        r.error(f"{path}.description", "must be a string of at most 1000 characters from Latin-1 (IAM's limit); "
+                "remove other characters")
 
     acks = []
     for i, item in enumerate(r.string_list(f"{path}.acknowledgements", m.get("acknowledgements"))):
@@ -455,7 +485,7 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
 
     roles: list[RoleSpec] = []
     raw_roles = r.string_list("spoke.roles", m.get("roles"))
-    if m.get("roles") is not None and not raw_roles:
+    if r.empty_list("spoke.roles", m.get("roles")):
         r.error("spoke.roles", "is empty; list at least one role with name and service_accounts")
     names: dict[str, int] = {}
     for i, raw_role in enumerate(raw_roles):
@@ -575,6 +605,8 @@ TOP_KEYS = {"hub": True, "thumbprint": True, "spoke": True, "stackset": False}
 def parse_config(raw: Any, source: str = "<memory>") -> FederationConfig:
     """Validate an already-loaded YAML document; raises ``ConfigError`` with every problem."""
     r = _Reader()
+    if raw is None:
+        raise ConfigError([f"{source}: the file is empty; start from config/example.yaml"])
     top = r.mapping(raw, "", TOP_KEYS)
     hm = r.mapping(top.get("hub"), "hub", {"issuer_url": True, "account_id": True, "lookup_access": False})
     issuer = r.check("hub.issuer_url", v.issuer, hm["issuer_url"]) if hm.get("issuer_url") is not None else None
@@ -588,6 +620,14 @@ def parse_config(raw: Any, source: str = "<memory>") -> FederationConfig:
             r.error("spoke.provider.mirror_hub_client_ids", f"needs thumbprint.source: hub (source is {thumbprint.source}); the client IDs come from the hub's provider")
         if spoke.provider.mode == "existing" and thumbprint.source != "none":
             r.warnings.append(f"thumbprint.source: {thumbprint.source!r} has no effect with spoke.provider.mode: existing (no provider is created); set source: none")
+    if spoke is not None and spoke.provider.mode == "create":
+        # CASES.md 5: where a provider for the issuer exists, create fails with EntityAlreadyExists.
+        if spoke.account_id and spoke.account_id == hub_account:
+            r.warnings.append("spoke.provider.mode: create in the hub account itself, which always has a provider for "
+                              "its issuer: the deploy would fail with EntityAlreadyExists; use mode: existing or adopt")
+        if stackset is not None:
+            r.warnings.append("spoke.provider.mode: create in a StackSet fails in every target account that already has "
+                              "a provider for the issuer (EntityAlreadyExists); mode: adopt is made for StackSets")
     if thumbprint is not None and thumbprint.source == "hub" and not hm.get("lookup_access"):
         if spoke is not None and spoke.account_id:
             access = LookupAccessSpec(spoke_account_ids=(spoke.account_id,))

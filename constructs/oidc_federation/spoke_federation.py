@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import aws_cdk as cdk
@@ -113,6 +114,10 @@ class SpokeFederation(Construct):
             self.roles[role.name] = self._role(role, (role_names or {}).get(role.name, role.name))
 
     def _role(self, spec: RoleSpec, role_name: str) -> iam.Role:
+        suffix = _logical_suffix(spec.name)
+        if self.node.try_find_child(f"Role{suffix}") is not None:
+            # Distinct IAM names that differ only in punctuation (a-b, a_b): keep their ids apart.
+            suffix += hashlib.sha256(spec.name.encode()).hexdigest()[:8]
         # CASES.md 7: the federated principal is only usable with AssumeRoleWithWebIdentity.
         principal = iam.FederatedPrincipal(
             self.provider_arn, trust_policy_conditions(self.issuer_url, spec), WEB_IDENTITY_ACTION)
@@ -120,17 +125,17 @@ class SpokeFederation(Construct):
         if spec.inline_policy is not None:
             inline["inline"] = iam.PolicyDocument.from_json(dict(spec.inline_policy))
         role = iam.Role(
-            self, f"Role{_logical_suffix(spec.name)}",
+            self, f"Role{suffix}",
             role_name=role_name,
             assumed_by=principal,
             description=spec.description or (
                 f"Assumed by service accounts of the cluster with issuer {self.issuer_url} "
                 f"({', '.join(sa.subject for sa in spec.service_accounts)})")[:1000],
             max_session_duration=cdk.Duration.seconds(spec.max_session_duration),
-            managed_policies=[iam.ManagedPolicy.from_managed_policy_arn(self, f"Managed{_logical_suffix(spec.name)}{i}", arn)
+            managed_policies=[iam.ManagedPolicy.from_managed_policy_arn(self, f"Managed{suffix}{i}", arn)
                               for i, arn in enumerate(spec.managed_policy_arns)],
             permissions_boundary=(iam.ManagedPolicy.from_managed_policy_arn(
-                self, f"Boundary{_logical_suffix(spec.name)}", spec.permissions_boundary_arn)
+                self, f"Boundary{suffix}", spec.permissions_boundary_arn)
                 if spec.permissions_boundary_arn else None),
             inline_policies=inline or None,
         )

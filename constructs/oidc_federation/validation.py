@@ -42,9 +42,12 @@ def issuer(value: object) -> str:
     parts = urlsplit(value)
     host = parts.hostname or ""
     path = parts.path
+    discovery = "/.well-known/openid-configuration"
+    if path.endswith(discovery):
+        path = path[:-len(discovery)]
     canonical = "https://" + host.lower() + path.rstrip("/")
-    if parts.scheme != "https":
-        raise Invalid(f"{value!r} must use https:// (IAM only trusts HTTPS issuers); use {canonical}")
+    if parts.scheme != "https" or not value.startswith("https://"):
+        raise Invalid(f"{value!r} must start with https:// (IAM only trusts HTTPS issuers); use {canonical}")
     if parts.username or parts.password:
         raise Invalid(f"{value!r} must not contain user info; use {canonical}")
     try:
@@ -59,6 +62,11 @@ def issuer(value: object) -> str:
         raise Invalid(f"{value!r} must not contain a fragment; use {canonical}")
     if not host or not all(HOST_LABEL.match(label) for label in host.split(".")):
         raise Invalid(f"{value!r} has no valid host name; give the cluster's spec.serviceAccountIssuer")
+    if host == "localhost" or host.endswith(".localhost") or re.fullmatch(r"[0-9.]+", host):
+        raise Invalid(f"{value!r} is not a public DNS name; STS fetches the issuer's keys over the internet, "
+                      "so the cluster's issuer must be a public https URL (on ROSA/EKS it always is)")
+    if parts.path.endswith(discovery):
+        raise Invalid(f"{value!r} is the discovery document's URL, not the issuer; use {canonical}")
     if parts.netloc != host:
         raise Invalid(f"{value!r} has upper-case letters in its host; tokens carry the issuer as written by the cluster, use {canonical}")
     if path.endswith("/"):
@@ -66,6 +74,12 @@ def issuer(value: object) -> str:
         raise Invalid(f"{value!r} ends with '/', which no token's issuer matches; use the canonical form {canonical}")
     if "//" in path:
         raise Invalid(f"{value!r} has an empty path segment ('//'); use the issuer exactly as the cluster reports it")
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise Invalid(f"{value!r} has a '.' or '..' path segment; use the issuer exactly as the cluster reports it")
+    if not re.fullmatch(r"[A-Za-z0-9._~/%-]*", path, re.ASCII):
+        # A ':' would also end the host/path part of the trust policy's condition keys early.
+        raise Invalid(f"{value!r} has characters IAM does not accept in a provider path (only letters, digits and ._~-/); "
+                      "use the issuer exactly as the cluster reports it")
     if len(value) > 255:
         raise Invalid(f"{value!r} is {len(value)} characters; IAM allows at most 255")
     return value
@@ -80,11 +94,10 @@ def account_id(value: object) -> str:
     if isinstance(value, bool):
         raise Invalid(f"{value!r} is not an AWS account id; give 12 digits in quotes, e.g. \"111111111111\"")
     if isinstance(value, int):
-        # YAML turns unquoted digits into a number (and leading zeros into octal): accept the
-        # number only where it spells 12 digits as written.
-        if len(str(value)) == 12:
-            return str(value)
-        raise Invalid(f"{value} is not 12 digits (YAML read an unquoted number); quote the account id, e.g. \"012345678901\"")
+        # YAML turns unquoted digits into a number: leading zeros become octal, 0x.. hex, so the
+        # number cannot be trusted to be what was written.
+        raise Invalid(f"{value} was read by YAML as a number, which loses leading zeros and reads 0x/0o forms; "
+                      "quote the account id, e.g. \"012345678901\"")
     if not isinstance(value, str) or not ACCOUNT_ID.match(value):
         raise Invalid(f"{value!r} is not an AWS account id; give exactly 12 digits in quotes, e.g. \"111111111111\"")
     return value
@@ -92,6 +105,8 @@ def account_id(value: object) -> str:
 
 def thumbprint(value: object) -> str:
     """A certificate's SHA-1 as 40 lowercase hex characters; colons and upper case are normalised."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise Invalid(f"{value!r} was read by YAML as a number; quote the thumbprint (40 hex characters)")
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"{value!r} is empty; give the SHA-1 (40 hex characters) of the issuer's top intermediate CA")
     cleaned = value.strip().replace(":", "").lower()
@@ -171,7 +186,7 @@ def region(value: object) -> str:
 
 def audience_hint(audience: str) -> str | None:
     """A warning for audiences that are valid strings but likely wrong (CASES.md 8), else None."""
-    if audience == DEFAULT_AUDIENCE:
+    if audience in (DEFAULT_AUDIENCE, "sts.amazonaws.com.cn"):  # the second is the audience in AWS China
         return None
     if audience == "openshift":
         return "'openshift' is the audience of OpenShift's own operator tokens; pods using the AWS SDK through the webhook present sts.amazonaws.com"
