@@ -4,39 +4,65 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
+import yaml
 
-from oidc_federation.config import ConfigError, load_config
-from oidc_federation.nag import add_nag_checks
+from oidc_federation.config import ConfigError, FederationConfig, load_config
+from oidc_federation.nag import RECORD_ONLY_CONTEXT, add_nag_checks, recorded_acknowledgements, report_findings, unmatched
 from stacks.hub_stack import HubStack
 from stacks.spoke_stack import SpokeStack
 from stacks.spoke_stackset import TEMPLATE_BODY_LIMIT, SpokeStackSet
 
 DEFAULT_CONFIG = "config/example.yaml"
+# The CDK CLI measures a template as YAML and needs a bootstrap bucket above 50 KiB; our YAML
+# rendering differs slightly from the CLI's, so keep a margin.
+CLI_INLINE_LIMIT = int(TEMPLATE_BODY_LIMIT * 0.97)
 
 
-def build_app(app: cdk.App | None = None) -> cdk.App:
-    """Create the stacks for the config named in the app's context; raises ConfigError."""
-    app = app or cdk.App(analytics_reporting=False)
-    path = app.node.try_get_context("config") or DEFAULT_CONFIG
-    config = load_config(path)
-    for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+def config_path(app: cdk.App) -> str:
+    """The config file named with -c config=FILE, relative to where the user ran scripts/cdk."""
+    given = app.node.try_get_context("config")
+    if given is None:
+        return DEFAULT_CONFIG
+    if not str(given).strip():
+        raise ConfigError(["-c config= is empty; name a federation YAML file, e.g. -c config=config/example.yaml"])
+    caller = os.environ.get("SPOKE_CALLER_CWD")
+    if caller and not os.path.isabs(given) and (Path(caller) / given).exists():
+        return str(Path(caller) / given)
+    return str(given)
+
+
+def define_stacks(app: cdk.App, config: FederationConfig) -> None:
     SpokeStack(app, "SpokeStack", config=config)
     if config.thumbprint.source == "hub":
         HubStack(app, "HubStack", config=config)
     if config.stackset is not None:
         SpokeStackSet(app, "SpokeStackSet", config=config)
     add_nag_checks(app)
-    return app
+
+
+def build_app(app: cdk.App | None = None) -> tuple[cdk.App, FederationConfig]:
+    """Create the stacks for the config named in the app's context; raises ConfigError."""
+    app = app or cdk.App(analytics_reporting=False)
+    config = load_config(config_path(app))
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    define_stacks(app, config)
+    return app, config
 
 
 def main() -> int:
+    app = cdk.App(analytics_reporting=False)
+    # A template file from an earlier synth must not outlive a failed one (the AWS CLI recipe reads it).
+    for stale in Path(app.outdir).glob("*.stackset-template.json"):
+        stale.unlink()
     try:
-        app = build_app()
+        app, config = build_app(app)
     except ConfigError as exc:
         # Before any stack exists: no template is written, nothing is deployed.
         for line in exc.errors:
@@ -48,23 +74,44 @@ def main() -> int:
         return 1
     assembly = app.synth()
     write_stackset_templates(app, assembly.directory)
-    too_large = oversized_templates(assembly)
-    for line in too_large:
+    problems = oversized_templates(assembly) + stale_acknowledgements(config)
+    for line in problems:
         print(f"error: {line}", file=sys.stderr)
-    return 1 if too_large else 0
+    return 1 if problems else 0
 
 
 def oversized_templates(assembly) -> list[str]:
-    """Stacks whose template the CLI could not deploy without a bootstrap bucket (over 51,200 bytes)."""
+    """Stacks whose template the CLI could not deploy without a bootstrap bucket."""
     problems = []
     for stack in assembly.stacks:
-        size = len(json.dumps(stack.template, separators=(",", ":")).encode())
-        if size > TEMPLATE_BODY_LIMIT:
-            problems.append(
-                f"{stack.stack_name}: the template is {size:,} bytes, over the {TEMPLATE_BODY_LIMIT:,} bytes CloudFormation "
-                "takes inline, and these stacks need no bootstrap bucket to upload it to; target fewer accounts or OUs "
-                "(a parent OU or the root covers many), or create the StackSet from the plain template with the AWS CLI (README)")
+        size = max(len(json.dumps(stack.template, separators=(",", ":")).encode()),
+                   len(yaml.safe_dump(stack.template, sort_keys=False, width=1 << 30).encode()))
+        if size <= CLI_INLINE_LIMIT:
+            continue
+        fix = ("target fewer accounts or OUs (a parent OU or the root covers many), or create the StackSet from the "
+               "plain template with the AWS CLI (README)") if stack.stack_name == "SpokeStackSet" else \
+            "use fewer roles, or managed policies instead of long inline policies"
+        problems.append(
+            f"{stack.stack_name}: the template is about {size:,} bytes, over the {CLI_INLINE_LIMIT:,} bytes the CDK CLI "
+            f"deploys inline, and these stacks need no bootstrap bucket to upload it to; {fix}")
     return problems
+
+
+def stale_acknowledgements(config: FederationConfig) -> list[str]:
+    """The config's cdk-nag acknowledgements that match no finding (CASES.md 13): a second synth
+    records them without applying them, and each must still cover a finding."""
+    if not any(role.acknowledgements for role in config.spoke.roles):
+        return []
+    with tempfile.TemporaryDirectory(prefix="nag-check-") as outdir:
+        probe = cdk.App(outdir=outdir, analytics_reporting=False, context={RECORD_ONLY_CONTEXT: True})
+        define_stacks(probe, config)
+        try:
+            probe.synth()
+        except RuntimeError:
+            pass  # the findings the acknowledgements cover fail this synth, as they should
+        left = unmatched(recorded_acknowledgements(probe), report_findings(outdir))
+    return [f"{config.source}: spoke.roles: acknowledgement {rule} on {path} matches no cdk-nag finding; "
+            f"remove it (reason given: {reason})" for path, rule, reason in left if not path.startswith("SpokeStackSet")]
 
 
 def write_stackset_templates(app: cdk.App, directory: str) -> None:

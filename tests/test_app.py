@@ -78,6 +78,38 @@ def test_cli_refuses_an_outer_template_too_large_to_deploy_without_bootstrap(tmp
     result = cdk("synth", "SpokeStackSet", "--quiet", "-c", f"config={config}", outdir=tmp_path / "out")
     assert result.returncode != 0
     line = next(l for l in result.stderr.splitlines() if l.startswith("error: SpokeStackSet: "))
-    assert line.endswith("bytes CloudFormation takes inline, and these stacks need no bootstrap bucket to upload it to; "
+    assert line.endswith("bytes the CDK CLI deploys inline, and these stacks need no bootstrap bucket to upload it to; "
                          "target fewer accounts or OUs (a parent OU or the root covers many), or create the StackSet "
                          "from the plain template with the AWS CLI (README)")
+    # The plain template is still written: it is what the AWS CLI recipe uploads.
+    assert (tmp_path / "out" / "SpokeStackSet.stackset-template.json").exists()
+
+
+def test_cli_refuses_an_acknowledgement_that_matches_nothing(tmp_path):
+    # CASES.md 13 for the config's own acknowledgements.
+    import yaml
+    raw = yaml.safe_load((ROOT / "config" / "example.yaml").read_text())
+    raw["spoke"]["roles"][0]["acknowledgements"] = [
+        {"id": "AwsSolutions::AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/ReadOnlyAccess]",
+         "reason": "copied from an older config where the role had ReadOnlyAccess"}]
+    config = tmp_path / "stale.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    result = cdk("synth", "SpokeStack", "--quiet", "-c", f"config={config}", outdir=tmp_path / "out")
+    assert result.returncode != 0
+    assert (f"error: {config}: spoke.roles: acknowledgement AwsSolutions-IAM4[Policy::arn:aws:iam::aws:policy/ReadOnlyAccess] "
+            "on SpokeStack/Federation/RoleSpokeAccountRole matches no cdk-nag finding; remove it (reason given: copied "
+            "from an older config where the role had ReadOnlyAccess)") in result.stderr.splitlines()
+
+
+def test_cli_config_path_is_relative_to_the_callers_directory(tmp_path):
+    (tmp_path / "mine.yaml").write_text((ROOT / "config" / "example.yaml").read_text())
+    result = subprocess.run([str(ROOT / "scripts" / "cdk"), "synth", "SpokeStack", "--quiet", "-c", "config=mine.yaml",
+                             "-o", str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "SpokeStack.template.json").exists()
+
+
+def test_cli_empty_config_value(tmp_path):
+    result = cdk("synth", "SpokeStack", "-c", "config=", outdir=tmp_path)
+    assert result.returncode != 0
+    assert "error: -c config= is empty; name a federation YAML file, e.g. -c config=config/example.yaml" in result.stderr.splitlines()

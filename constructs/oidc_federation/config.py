@@ -448,6 +448,8 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
         rule, reason = ack.get("id"), ack.get("reason")
         if rule is None or reason is None:
             continue
+        if isinstance(rule, str) and rule.startswith("AwsSolutions::"):
+            rule = rule[len("AwsSolutions::"):]  # the form the failing synth prints
         if not isinstance(rule, str) or not rule.startswith("AwsSolutions-"):
             r.error(f"{path}.acknowledgements[{i}].id", f"{rule!r} is not a cdk-nag AwsSolutions finding id; copy it from the synth error, e.g. AwsSolutions-IAM5[Resource::*]")
         elif not isinstance(reason, str) or len(reason.strip()) < 20:

@@ -57,5 +57,6 @@ def report_findings(outdir: str | Path) -> list[tuple[str, str]]:
 def unmatched(acks: list[tuple[str, str, str]], findings: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
     """The acknowledgements that cover no finding (same rule id, finding at or below the scope)."""
     return [(path, rule, reason) for path, rule, reason in acks
-            if not any(f_rule == rule and (f_path == path or f_path.startswith(path + "/"))
+            if not any((f_rule == rule or f_rule.startswith(rule + "["))
+                       and (f_path == path or f_path.startswith(path + "/"))
                        for f_rule, f_path in findings)]
