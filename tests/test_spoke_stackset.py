@@ -185,6 +185,8 @@ def errors_for(change) -> list[str]:
 
 @pytest.mark.parametrize("change, message", [
     (lambda s: s.update(organizational_unit_ids=["ou-ab"]), "stackset.organizational_unit_ids[0]: 'ou-ab' is not an organizational unit id; expected ou-<4-32 chars>-<8-32 chars> (e.g. ou-abcd-11112222) or a root id r-abcd"),
+    (lambda s: s.update(organizational_unit_ids="ou-abcd-11112222"), "stackset.organizational_unit_ids: expected a list, got 'ou-abcd-11112222'; write it as [a, b] or one '- item' per line"),
+    (lambda s: s.update(auto_deployment={"enabled": False, "retain_stacks_on_account_removal": True}), "stackset.auto_deployment.retain_stacks_on_account_removal: is only allowed with enabled: true (CloudFormation refuses it otherwise); set enabled: true or remove it"),
     (lambda s: s.update(organizational_unit_ids=[]), "stackset.organizational_unit_ids: is empty; permission_model: service_managed deploys to OUs, list at least one (ou-xxxx-xxxxxxxx or the root r-xxxx)"),
     (lambda s: s.update(account_filter="INTERSECTION", accounts=["12345"]), "stackset.accounts[0]: '12345' is not an AWS account id; give exactly 12 digits in quotes, e.g. \"111111111111\""),
     (lambda s: s.update(permission_model="self_managed", organizational_unit_ids=[], auto_deployment=None), "stackset.accounts: is empty; permission_model: self_managed deploys to listed accounts only, list their ids"),

@@ -566,8 +566,12 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
     # Judged on what was written, so an invalid entry is not also reported as a missing one.
     ous = ous or r.string_list("stackset.organizational_unit_ids", m.get("organizational_unit_ids"))
     accounts = accounts or r.string_list("stackset.accounts", m.get("accounts"))
+
+    def missing(key: str) -> bool:  # not given, or an empty list (a non-list is reported already)
+        return m.get(key) is None or r.empty_list(f"stackset.{key}", m.get(key))
+
     if model == "self_managed":
-        if not accounts:
+        if not accounts and missing("accounts"):
             r.error("stackset.accounts", "is empty; permission_model: self_managed deploys to listed accounts only, list their ids")
         if ous:
             r.error("stackset.organizational_unit_ids", "are only for permission_model: service_managed; list accounts instead or switch the model")
@@ -579,7 +583,7 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
             r.error("stackset.auto_deployment.enabled", "is only for permission_model: service_managed (accounts joining an OU); set it false or remove it")
         enabled = False
     else:
-        if not ous:
+        if not ous and missing("organizational_unit_ids"):
             r.error("stackset.organizational_unit_ids", "is empty; permission_model: service_managed deploys to OUs, list at least one (ou-xxxx-xxxxxxxx or the root r-xxxx)")
         if admin_arn is not None:
             r.error("stackset.administration_role_arn", "is only for permission_model: self_managed (service_managed uses the Organizations service role); remove it")
@@ -587,7 +591,7 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
             r.error("stackset.execution_role_name", "is only for permission_model: self_managed; remove it")
         if account_filter == "NONE" and accounts:
             r.error("stackset.accounts", "are ignored with account_filter: NONE; set account_filter to INTERSECTION, DIFFERENCE or UNION, or remove the accounts")
-        if account_filter != "NONE" and not accounts:
+        if account_filter != "NONE" and not accounts and missing("accounts"):
             r.error("stackset.account_filter", f"{account_filter} needs stackset.accounts to filter with; list them or set NONE")
     if r.errors:
         return None
