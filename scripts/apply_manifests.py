@@ -4,25 +4,27 @@ pod becomes the spoke role, in three commands:
 
     scripts/apply_manifests.py apply     # namespace, annotated service account, AWS CLI pod
     scripts/apply_manifests.py verify    # aws sts get-caller-identity in the pod; names a broken link
-    scripts/apply_manifests.py cleanup   # deletes what apply created
+    scripts/apply_manifests.py cleanup   # deletes what apply created, puts back what it changed
 
-`render` prints the manifests instead. The logic lives in oidc_federation.kubernetes; run with the
-project's venv (scripts/setup), or any Python with PyYAML.
+`render` prints the manifests instead. The logic lives in oidc_federation.kubernetes. Any python3
+can start it: without the project's packages it re-runs itself with the venv scripts/setup made.
 """
 
-from __future__ import annotations
-
+import os
 import sys
-from pathlib import Path
 
-try:
-    from oidc_federation import kubernetes
-except ImportError:  # not installed: use the checkout's source root (`constructs/` is the package's home)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "constructs"))
-    from oidc_federation import kubernetes
+PROG = "apply_manifests"
+
+if __name__ == "__main__":  # before the imports below, which need the project's venv
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+    import _venv
+
+    _venv.ensure(PROG, __file__, ("oidc_federation", "yaml"))
+
+from oidc_federation import kubernetes  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv=None):
     return kubernetes.main(argv)
 
 

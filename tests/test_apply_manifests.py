@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,32 +66,98 @@ def write_outputs(directory: Path, outputs: dict | None = None, stack: str = "Sp
 
 
 FAKE_KUBECTL = r'''#!{python}
-"""A recording stand-in for kubectl: logs argv and stdin, answers from scenario.json."""
+"""A stand-in for kubectl: logs argv and stdin, answers from scenario.json, and remembers what the
+script itself applied, created, annotated and deleted (objects.json), as a cluster would."""
 import json, os, sys
 here = {here!r}
 argv = sys.argv[1:]
 stdin = sys.stdin.read()
 with open(os.path.join(here, "calls.jsonl"), "a") as log:
     log.write(json.dumps({{"argv": argv, "stdin": stdin}}) + "\n")
-with open(os.path.join(here, "scenario.json")) as f:
-    scenario = json.load(f)
-state_path = os.path.join(here, "state.json")
-state = json.load(open(state_path)) if os.path.exists(state_path) else {{}}
 
-def matches(pattern):
-    rest = iter(argv)
+def load(name, default):
+    path = os.path.join(here, name)
+    return json.load(open(path)) if os.path.exists(path) else default
+
+def save(name, value):
+    with open(os.path.join(here, name), "w") as f:
+        json.dump(value, f)
+
+scenario, state, objects = load("scenario.json", []), load("state.json", {{}}), load("objects.json", {{}})
+args = argv[2:] if argv[:1] == ["--context"] else argv
+KINDS = {{"namespace": "Namespace", "project": "Namespace", "serviceaccount": "ServiceAccount", "pod": "Pod"}}
+
+def matches(pattern, call):
+    rest = iter(call)
     return all(any(token == arg for arg in rest) for token in pattern)
 
-for i, rule in enumerate(scenario):
-    if matches(rule["match"]):
-        count = state.get(str(i), 0)
-        reply = rule["replies"][min(count, len(rule["replies"]) - 1)]
+def rule_for(call):
+    return next(((i, rule) for i, rule in enumerate(scenario) if matches(rule["match"], call)), (None, None))
+
+def reply(i, rule, consume):
+    count = state.get(str(i), 0)
+    if consume:
         state[str(i)] = count + 1
-        with open(state_path, "w") as f:
-            json.dump(state, f)
-        sys.stdout.write(reply.get("stdout", ""))
-        sys.stderr.write(reply.get("stderr", ""))
-        sys.exit(reply.get("rc", 0))
+        save("state.json", state)
+    return rule["replies"][min(count, len(rule["replies"]) - 1)]
+
+def key(kind, name, namespace):
+    return f"{{KINDS.get(kind, kind)}}/{{namespace}}/{{name}}"
+
+def namespace_arg(call):
+    return call[call.index("-n") + 1] if "-n" in call else ""
+
+def current(kind, name, namespace):
+    """The object as `get` would show it now: what the script changed, else the scenario's answer."""
+    k = key(kind, name, namespace)
+    if k in objects:
+        return objects[k]
+    i, rule = rule_for(["get", kind, name] + (["-n", namespace] if namespace else []) + ["-o", "json", "--ignore-not-found"])
+    text = reply(i, rule, consume=False).get("stdout", "") if rule else ""
+    return json.loads(text) if text.strip() else None
+
+i, rule = rule_for(argv)
+verb = args[0] if args else ""
+if verb == "get" and len(args) >= 3:
+    k = key(args[1], args[2], namespace_arg(args))
+    if k in objects and not (rule and rule.get("override")):
+        sys.stdout.write(json.dumps(objects[k]) if objects[k] else "")
+        sys.exit(0)
+answer = reply(i, rule, consume=True) if rule else {{}}
+if answer.get("rc", 0) == 0:
+    if verb in ("apply", "create") and "-f" in args:
+        import yaml  # only here: most calls are gets, and each call is a new process
+        for doc in yaml.safe_load_all(stdin):
+            if not doc:
+                continue
+            if doc["kind"] == "ProjectRequest":
+                doc = {{"apiVersion": "v1", "kind": "Namespace", "metadata": {{
+                    "name": doc["metadata"]["name"], "annotations": {{"openshift.io/description": doc.get("description", "")}}}}}}
+            meta = doc["metadata"]
+            before = (current(doc["kind"].lower(), meta["name"], meta.get("namespace", "")) or {{}}).get("metadata") or {{}}
+            for field in ("labels", "annotations"):
+                merged = {{**(before.get(field) or {{}}), **(meta.get(field) or {{}})}}
+                if merged:
+                    meta[field] = merged
+            objects[key(doc["kind"], meta["name"], meta.get("namespace", ""))] = doc
+    elif verb == "annotate":
+        kind, name, namespace = args[1], args[2], namespace_arg(args)
+        obj = current(kind, name, namespace)
+        if obj is not None:
+            annotations = obj.setdefault("metadata", {{}}).setdefault("annotations", {{}})
+            for pair in args[3:]:
+                if "=" in pair:
+                    name_, _, value = pair.partition("=")
+                    annotations[name_] = value
+                elif pair.endswith("-"):
+                    annotations.pop(pair[:-1], None)
+            objects[key(kind, name, namespace)] = obj
+    elif verb == "delete" and len(args) >= 3:
+        objects[key(args[1], args[2], namespace_arg(args))] = None
+    save("objects.json", objects)
+sys.stdout.write(answer.get("stdout", ""))
+sys.stderr.write(answer.get("stderr", ""))
+sys.exit(answer.get("rc", 0))
 '''
 
 
@@ -98,7 +165,10 @@ class FakeKubectl:
     """A real executable in ``directory`` that records every call; ``on()`` scripts its answers.
 
     A rule matches when its tokens appear in the call's argv in order; successive matching calls
-    take successive replies, the last one repeating. Unmatched calls succeed with no output.
+    take successive replies, the last one repeating. Unmatched calls succeed with no output. What
+    the script applies, creates, annotates or deletes is remembered and answers later ``get`` calls
+    for that object ahead of the rules, unless the rule was made with ``override=True`` (a cluster
+    that does not show the change yet, or changes it back).
     """
 
     def __init__(self, directory: Path, name: str = "kubectl"):
@@ -113,13 +183,14 @@ class FakeKubectl:
     def _save(self) -> None:
         (self.directory / "scenario.json").write_text(json.dumps(self.rules))
 
-    def on(self, *match: str, stdout="", stderr: str = "", rc: int = 0, replies: list[dict] | None = None) -> FakeKubectl:
+    def on(self, *match: str, stdout="", stderr: str = "", rc: int = 0, replies: list[dict] | None = None,
+           override: bool = False) -> FakeKubectl:
         if replies is None:
             replies = [{"stdout": stdout, "stderr": stderr, "rc": rc}]
         for reply in replies:
             if not isinstance(reply.get("stdout", ""), str):
                 reply["stdout"] = json.dumps(reply["stdout"])
-        self.rules.append({"match": list(match), "replies": replies})
+        self.rules.append({"match": list(match), "replies": replies, "override": override})
         self._save()
         return self
 
@@ -133,6 +204,12 @@ class FakeKubectl:
     @property
     def argvs(self) -> list[list[str]]:
         return [call["argv"] for call in self.calls]
+
+    def live(self, kind: str, name: str, namespace: str = "") -> dict | None:
+        """An object as the script left it: only what it changed (None once it deleted it)."""
+        path = self.directory / "objects.json"
+        objects = json.loads(path.read_text()) if path.exists() else {}
+        return objects.get(f"{kind}/{namespace}/{name}")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -230,10 +307,11 @@ def test_all_roles_renders_each_namespace_once_and_every_service_account(capsys,
 def test_service_account_carries_the_webhook_annotations_read_from_the_outputs_file(capsys, files):
     # Case 12: the exact key, and the ARN taken from the deployed stack, not typed by hand.
     sa = render_docs(capsys, files)[1]
+    # No ownership label or annotation: a rendered file applied by hand may land on a service
+    # account that existed before, and cleanup must not take it for one apply created (item 3).
     assert sa["metadata"] == {
         "name": "default",
         "namespace": "my-application-ca",
-        "labels": {"app.kubernetes.io/managed-by": "spoke-oidc-federation"},
         "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN, "eks.amazonaws.com/sts-regional-endpoints": "true"},
     }
 
@@ -289,7 +367,8 @@ def test_openshift_mode_asks_for_a_project_as_oc_new_project_does(capsys, files)
         "kind": "ProjectRequest",
         "metadata": {"name": "my-application-ca"},
         "displayName": "my-application-ca (OIDC federation test)",
-        "description": km.PROJECT_DESCRIPTION,
+        # Not PROJECT_DESCRIPTION, which cleanup takes for a project apply created.
+        "description": km.RENDERED_PROJECT_DESCRIPTION,
     }
 
 
@@ -479,6 +558,52 @@ BAD_INPUTS = [
      "--outputs-file {outputs}` or pass --role-arn"),
     ("unknown-flag", ["--rolearn", ROLE_ARN], None, 2,
      "unrecognized arguments: --rolearn " + ROLE_ARN + " (see apply_manifests --help)"),
+    # Item 6: what a pattern alone would let through, or refuse with a misleading reason.
+    ("role-arn-trailing-newline", ["--role-arn", ROLE_ARN + "\n"], None, 2,
+     f"--role-arn: '{ROLE_ARN}\\n' is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<name> "
+     f"(it has a line break at position {len(ROLE_ARN) + 1}; remove it)"),
+    ("role-arn-non-ascii", ["--role-arn", f"arn:aws:iam::{ACCOUNT}:role/r\u00f4le"], None, 2,
+     f"--role-arn: 'arn:aws:iam::{ACCOUNT}:role/r\u00f4le' is not an IAM role ARN; expected arn:aws:iam::<12-digit "
+     "account>:role/<name> (it has the non-ASCII character '\u00f4' (U+00F4 LATIN SMALL LETTER O WITH CIRCUMFLEX) at "
+     "position 33; AWS identifiers are ASCII)"),
+    ("role-arn-fullwidth-digits", ["--role-arn", f"arn:aws:iam::\uff12\uff12{ACCOUNT[2:]}:role/spoke-account-role"], None, 2,
+     f"--role-arn: 'arn:aws:iam::\uff12\uff12{ACCOUNT[2:]}:role/spoke-account-role' is not an IAM role ARN; expected "
+     "arn:aws:iam::<12-digit account>:role/<name> (it has the non-ASCII character '\uff12' (U+FF12 FULLWIDTH DIGIT TWO) "
+     "at position 14; AWS identifiers are ASCII)"),
+    ("region-trailing-newline", ["--region", "us-east-2\n"], None, 2,
+     "--region: 'us-east-2\\n' is not an AWS region name; e.g. us-east-2"),
+    ("image-upper-case", ["--image", "public.ecr.aws/AWS-CLI/aws-cli:2.37.10"], None, 2,
+     "--image: 'public.ecr.aws/AWS-CLI/aws-cli:2.37.10' has repository part 'AWS-CLI'; repository parts are lower-case "
+     "letters and digits, separated by one '.', '_', '__' or dashes; did you mean 'public.ecr.aws/aws-cli/aws-cli:2.37.10'?"),
+    ("image-space", ["--image", "aws-cli :2"], None, 2,
+     "--image: 'aws-cli :2' is not an image reference: it has a space at position 8; remove it"),
+    ("token-expiration-fullwidth", ["--token-expiration", "\uff13\uff16\uff10\uff10"], None, 2,
+     "argument --token-expiration: '\uff13\uff16\uff10\uff10' is not a whole number of seconds (see apply_manifests apply --help)"),
+    ("settle-nan", ["--settle", "nan"], None, 2,
+     "argument --settle: 'nan' is not a number of seconds; give e.g. 30 or 2.5 (see apply_manifests apply --help)"),
+    ("annotation-own-record", ["--annotation", "spoke-oidc-federation/created-by-apply=true"], None, 2,
+     "--annotation: 'spoke-oidc-federation/created-by-apply' is one of this script's own records (spoke-oidc-federation/...); "
+     "remove it"),
+    # Item 4: the cluster's own namespaces, unless --allow-system-namespace.
+    ("namespace-kube-system", ["--namespace", "kube-system"], None, 2,
+     "--namespace: 'kube-system' is a system namespace (kube-*, openshift, openshift-*): the test would annotate service "
+     "accounts the cluster's own pods may use, giving their new pods the spoke role; test in a namespace of your own, or "
+     "pass --allow-system-namespace"),
+    ("namespace-openshift", ["--namespace", "openshift-monitoring"], None, 2,
+     "--namespace: 'openshift-monitoring' is a system namespace (kube-*, openshift, openshift-*): the test would annotate "
+     "service accounts the cluster's own pods may use, giving their new pods the spoke role; test in a namespace of your "
+     "own, or pass --allow-system-namespace"),
+    # Item 7: the file's real problem, named (CASES 12: an ARN with an extra colon, refused before anything runs).
+    ("outputs-malformed-arn", [], {"RoleArnSpokeAccountRole": f"arn:aws:iam:::{ACCOUNT}:role/spoke-account-role"}, 1,
+     "stack 'SpokeStack' in {outputs} has no valid ARN of role 'spoke-account-role': output RoleArnSpokeAccountRole is "
+     f"'arn:aws:iam:::{ACCOUNT}:role/spoke-account-role', which is not an IAM role ARN (it has 6 ':' where a role ARN "
+     f"has 5 (an extra ':'); did you mean 'arn:aws:iam::{ACCOUNT}:role/spoke-account-role'?); fix the output (deploy "
+     "the current stack with `scripts/cdk deploy SpokeStack --outputs-file {outputs}`) or pass --role-arn"),
+    ("outputs-directory", [], "directory", 1,
+     "--outputs '{outputs}' is a directory; give the JSON file `scripts/cdk deploy SpokeStack --outputs-file FILE` wrote, "
+     "or give --role-arn ARN"),
+    ("stack-typo", ["--stack", "SpokeStak"], None, 1,
+     "{outputs} has no stack 'SpokeStak' (stacks in it: SpokeStack); did you mean --stack SpokeStack?"),
 ]
 
 
@@ -488,6 +613,9 @@ def test_bad_input_is_one_line_and_nothing_runs(capsys, tmp_path, name, extra, o
     config = write_config(tmp_path)
     if outputs == "missing":
         outputs_path = tmp_path / "outputs.json"
+    elif outputs == "directory":
+        outputs_path = tmp_path / "deployed"
+        outputs_path.mkdir()
     else:
         outputs_path = write_outputs(tmp_path, outputs)
     fake = FakeKubectl(tmp_path / "bin")
@@ -567,6 +695,92 @@ def test_warnings_for_an_audience_the_provider_does_not_list(capsys, files):
                    "['sts.amazonaws.com']; STS will refuse the token ('Incorrect token audience')\n")
 
 
+def test_render_carries_no_ownership_marker_and_says_what_cleanup_removes(capsys, files):
+    # Item 3: a rendered file may be applied by hand onto objects that existed before; nothing in it
+    # may make cleanup take them for apply's own.
+    code, out, err = run(capsys, "render", *inputs(files))
+    assert code == 0, err
+    namespace, service_account, pod = [d for d in yaml.safe_load_all(out) if d]
+    for doc in (namespace, service_account):
+        assert "labels" not in doc["metadata"]
+        assert km.CREATED_BY_APPLY not in doc["metadata"].get("annotations", {})
+        assert not km.created_by_apply(doc)
+    assert km.has_our_label(pod)  # the test pod is recognised by its label and its name
+    assert ("# `apply_manifests.py cleanup` removes only what `apply_manifests.py apply` created: objects made from this "
+            "file by hand stay, delete them yourself (a namespace or service account only if it did not exist before).\n") in out
+
+
+def test_a_system_namespace_from_the_config_is_refused_unless_allowed(capsys, tmp_path):
+    raw = example_config()
+    raw["spoke"]["roles"][0]["service_accounts"] = ["kube-system:cluster-autoscaler"]
+    files = {"config": str(write_config(tmp_path, raw)), "outputs": str(write_outputs(tmp_path))}
+    code, out, err = run(capsys, "render", *inputs(files))
+    assert (code, out) == (2, "")
+    assert err == (f"apply_manifests: error: service account kube-system:cluster-autoscaler in {files['config']}: "
+                   "'kube-system' is a system namespace (kube-*, openshift, openshift-*): the test would annotate service "
+                   "accounts the cluster's own pods may use, giving their new pods the spoke role; test in a namespace of "
+                   "your own, or pass --allow-system-namespace\n")
+    docs = render_docs(capsys, files, "--allow-system-namespace")
+    assert docs[1]["metadata"]["namespace"] == "kube-system"
+
+
+def test_the_default_namespace_is_allowed(capsys, files):
+    docs = render_docs(capsys, files, "--namespace", "default")
+    assert [d["metadata"].get("namespace", d["metadata"]["name"]) for d in docs] == ["default"] * 3
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", " 5"])
+def test_verify_timeout_must_be_a_finite_number_of_seconds(capsys, files, value):
+    code, _, err = run(capsys, "verify", *inputs(files), "--timeout", value)
+    assert code == 2
+    reason = "0 must be more than 0" if value == "0" else f"{value!r} is not a number of seconds; give e.g. 30 or 2.5"
+    assert err == f"apply_manifests: error: argument --timeout: {reason} (see apply_manifests verify --help)\n"
+
+
+def test_a_missing_config_file_names_this_scripts_flag(capsys, tmp_path):
+    # Item 7: config.py's message speaks to the CDK app (-c config=PATH); this script's flag is --config.
+    missing = tmp_path / "federation.yml"
+    code, _, err = run(capsys, "render", "--config", str(missing), "--role-arn", ROLE_ARN)
+    assert code == 1
+    assert err == (f"apply_manifests: error: config file '{missing}' not found; pass --config FILE (the CDK app's "
+                   "federation YAML; the bundled example is config/example.yaml)\n")
+    code, _, err = run(capsys, "render", "--config", str(tmp_path), "--role-arn", ROLE_ARN)
+    assert code == 1
+    assert err == f"apply_manifests: error: --config '{tmp_path}' is a directory; give the federation YAML file in it: --config FILE\n"
+    assert "-c config" not in err
+
+
+def test_a_misspelt_stack_among_several_gets_did_you_mean(capsys, tmp_path):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"HubStack": {}, "SpokeStack": {"Role": ROLE_ARN}, "SpokeStackProd": {}}))
+    config = write_config(tmp_path)
+    code, _, err = run(capsys, "render", "--config", str(config), "--outputs", str(outputs), "--stack", "spokestak")
+    assert code == 1
+    assert err == (f"apply_manifests: error: {outputs} has no stack 'spokestak' (stacks in it: HubStack, SpokeStack, "
+                   "SpokeStackProd); did you mean --stack SpokeStack?\n")
+    code, _, err = run(capsys, "render", "--config", str(config), "--outputs", str(outputs), "--stack", "SpokeStackDev")
+    assert err == (f"apply_manifests: error: {outputs} has no stack 'SpokeStackDev' (stacks in it: HubStack, SpokeStack, "
+                   f"SpokeStackProd); pass --stack NAME, or deploy it with `scripts/cdk deploy SpokeStackDev --outputs-file {outputs}`\n")
+
+
+def test_a_malformed_arn_is_named_even_beside_valid_ones_for_other_roles(capsys, tmp_path):
+    bad = f"arn:aws:iam::{ACCOUNT}:role/spoke-account-role "
+    outputs = write_outputs(tmp_path, {"RoleArnSpokeAccountRole": bad, "RoleArnOther": f"arn:aws:iam::{ACCOUNT}:role/other"})
+    code, _, err = run(capsys, "render", "--config", str(write_config(tmp_path)), "--outputs", str(outputs))
+    assert code == 1
+    assert err.startswith(f"apply_manifests: error: stack 'SpokeStack' in {outputs} has no valid ARN of role "
+                          f"'spoke-account-role': output RoleArnSpokeAccountRole is '{bad}', which is not an IAM role ARN "
+                          f"(it has a space at position {len(bad)}; remove it); ")
+
+
+def test_a_malformed_arn_of_another_role_is_not_blamed(capsys, tmp_path):
+    outputs = write_outputs(tmp_path, {"RoleArnOther": f"arn:aws:iam:::{ACCOUNT}:role/other"})
+    code, _, err = run(capsys, "render", "--config", str(write_config(tmp_path)), "--outputs", str(outputs))
+    assert code == 1
+    assert err.startswith(f"apply_manifests: error: stack 'SpokeStack' in {outputs} has no output with the ARN of role "
+                          "'spoke-account-role' (role ARNs in it: none); ")
+
+
 # --- the validation helpers this script added ---------------------------------------------------
 
 @pytest.mark.parametrize("key,expected", [
@@ -615,3 +829,35 @@ def test_script_entry_runs_main_and_exits_with_its_code(files):
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("apply_manifests: error: --namespace: namespace 'Bad'")
+
+
+# --- item 1: started by any python3, as the README shows it --------------------------------------
+
+def outside_the_venv(interpreter_dir: Path) -> dict:
+    """The environment of a shell without the venv: PATH leads `/usr/bin/env python3` to ``interpreter_dir``."""
+    env = {k: val for k, val in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(dict.fromkeys([str(interpreter_dir), "/usr/bin", "/bin"]))
+    python3 = shutil.which("python3", path=env["PATH"])
+    if python3 is None:
+        pytest.skip(f"no python3 in {interpreter_dir}")
+    if subprocess.run([python3, "-c", "import oidc_federation"], env=env, capture_output=True).returncode == 0:
+        pytest.skip(f"{python3} has the project installed itself; nothing to show")
+    return env
+
+
+@pytest.mark.parametrize("interpreter_dir", [Path(sys.base_prefix) / "bin", Path("/usr/bin")], ids=["base-python", "usr-bin"])
+def test_the_script_runs_with_the_machines_python3(files, interpreter_dir):
+    done = subprocess.run([str(SCRIPT), "render", *inputs(files)], capture_output=True, text=True,
+                          env=outside_the_venv(interpreter_dir), cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [d["kind"] for d in yaml.safe_load_all(done.stdout)] == ["Namespace", "ServiceAccount", "Pod"]
+
+
+def test_without_the_venv_one_line_says_to_run_setup(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    for name in ("apply_manifests.py", "_venv.py"):
+        shutil.copy2(ROOT / "scripts" / name, tmp_path / "scripts" / name)
+    done = subprocess.run([str(tmp_path / "scripts" / "apply_manifests.py"), "render"], capture_output=True, text=True,
+                          env=outside_the_venv(Path(sys.base_prefix) / "bin"), timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "apply_manifests: error: the project is not set up; run scripts/setup first\n")

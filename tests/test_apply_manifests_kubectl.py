@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from oidc_federation import kube_manifests as km
+from oidc_federation import kubernetes
 
 try:  # tests/ as a package or as a rootdir on sys.path, whichever pytest uses
     from .test_apply_manifests import (ACCOUNT, ISSUER, ROLE_ARN, FakeKubectl, example_config, run, two_role_config,
@@ -32,6 +33,7 @@ TARGET = km.Target(role_name="spoke-account-role", role_arn=ROLE_ARN, namespace=
 OUTSIDER = km.Target(role_name="spoke-account-role", role_arn=ROLE_ARN, namespace=NS, service_account="intruder",
                      audience="sts.amazonaws.com", region="us-east-2")
 MANAGED = {"app.kubernetes.io/managed-by": "spoke-oidc-federation"}
+CREATED = {"spoke-oidc-federation/created-by-apply": "true"}  # the one marker cleanup trusts (set by apply only)
 
 # What the AWS CLI v2 prints (and kubectl exec adds) for each broken link.
 CLI_NO_PROVIDER = ("\nAn error occurred (InvalidIdentityToken) when calling the AssumeRoleWithWebIdentity operation: "
@@ -83,20 +85,34 @@ def pending_pod() -> dict:
     return live_pod(phase="Pending", ready=False, waiting=("ContainerCreating", ""))
 
 
-def service_account(annotations: dict | None = None, managed: bool = True) -> dict:
-    metadata = {"name": SA, "namespace": NS, "annotations": annotations if annotations is not None else {km.ROLE_ARN_KEY: ROLE_ARN}}
+def service_account(annotations: dict | None = None, managed: bool = True, label: bool | None = None) -> dict:
+    """The live service account; ``managed``: apply created it (its annotation); ``label``: it has our label (default: managed)."""
+    metadata = {"name": SA, "namespace": NS, "annotations": dict(annotations if annotations is not None else {km.ROLE_ARN_KEY: ROLE_ARN})}
     if managed:
+        metadata["annotations"].update(CREATED)
+    if managed if label is None else label:
         metadata["labels"] = dict(MANAGED)
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
 
 
-def namespace(managed: bool = True, description: str | None = None) -> dict:
-    metadata = {"name": NS}
-    if managed:
-        metadata["labels"] = dict(MANAGED)
+def namespace(managed: bool = True, description: str | None = None, label: bool | None = None) -> dict:
+    """The live namespace; ``managed``: apply created it (its annotation); ``label``: it has our label (default: managed)."""
+    metadata: dict = {"name": NS}
+    annotations = dict(CREATED) if managed else {}
     if description:
-        metadata["annotations"] = {"openshift.io/description": description}
+        annotations["openshift.io/description"] = description
+    if annotations:
+        metadata["annotations"] = annotations
+    if managed if label is None else label:
+        metadata["labels"] = dict(MANAGED)
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+
+@pytest.fixture(autouse=True)
+def no_settle(monkeypatch):
+    """apply's wait for the webhook's cache (2 s by default) is tested on its own; elsewhere it is 0."""
+    monkeypatch.setattr(kubernetes, "DEFAULT_SETTLE", 0.0)
+    monkeypatch.setattr(kubernetes, "SA_POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture
@@ -129,12 +145,16 @@ def kinds(stdin: str) -> list[tuple[str, str]]:
 def test_apply_on_an_empty_cluster_creates_namespace_and_service_account_then_the_pod(capsys, env):
     code, out, err = run(capsys, "apply", *env.args())
     assert code == 0, err
-    assert env.kubectl.argvs == [GET_NS, APPLY, APPLY]
-    first, second = env.kubectl.calls[1]["stdin"], env.kubectl.calls[2]["stdin"]
+    # Between the two applies: the service account read back until it shows the annotation (item 5).
+    assert env.kubectl.argvs == [GET_NS, APPLY, GET_SA, APPLY]
+    first, second = env.kubectl.calls[1]["stdin"], env.kubectl.calls[3]["stdin"]
     assert kinds(first) == [("Namespace", NS), ("ServiceAccount", SA)]
     assert kinds(second) == [("Pod", POD)]
-    sa = list(yaml.safe_load_all(first))[1]
+    ns, sa = list(yaml.safe_load_all(first))
     assert sa["metadata"]["annotations"][km.ROLE_ARN_KEY] == ROLE_ARN
+    # What apply creates it marks as its own, so that cleanup deletes it.
+    assert ns["metadata"]["annotations"] == CREATED and ns["metadata"]["labels"] == MANAGED
+    assert sa["metadata"]["annotations"]["spoke-oidc-federation/created-by-apply"] == "true"
     assert err == ("+ kubectl apply -f -\n+ kubectl apply -f -\n"
                    "apply_manifests: applied; next: apply_manifests verify with the same flags\n")
 
@@ -145,7 +165,7 @@ def test_apply_recreates_a_pod_made_for_another_role(capsys, env):
     env.kubectl.on("get", "pod", stdout=live_pod(role_arn=OTHER_ARN, injected=OTHER_ARN))
     code, out, err = run(capsys, "apply", *env.args())
     assert code == 0, err
-    assert env.kubectl.argvs == [GET_NS, GET_SA, GET_POD, ["delete", "pod", POD, "-n", NS, "--wait"], APPLY, APPLY]
+    assert env.kubectl.argvs == [GET_NS, GET_SA, GET_POD, ["delete", "pod", POD, "-n", NS, "--wait"], APPLY, GET_SA, APPLY]
     assert (f"apply_manifests: service account {NS}/{SA}: eks.amazonaws.com/role-arn changes from {OTHER_ARN} to {ROLE_ARN}\n"
             in err)
     assert f"apply_manifests: re-creating pod {NS}/{POD}: it was made for role {OTHER_ARN}, now {ROLE_ARN}\n" in err
@@ -196,14 +216,25 @@ def test_apply_annotates_an_existing_service_account_without_claiming_it(capsys,
     env.kubectl.on("get", "serviceaccount", stdout=service_account({"eks.amazon.com/role-arn": ROLE_ARN}, managed=False))
     code, _, err = run(capsys, "apply", *env.args())
     assert code == 0, err
-    docs = list(yaml.safe_load_all(env.kubectl.calls[3]["stdin"]))
-    assert [d["kind"] for d in docs] == ["ServiceAccount"]  # the namespace is not ours: not applied
-    assert "labels" not in docs[0]["metadata"]  # so cleanup leaves the service account
-    assert docs[0]["metadata"]["annotations"][km.ROLE_ARN_KEY] == ROLE_ARN
+    # The namespace is not ours: not applied. The service account is annotated in place (no
+    # kubectl apply, which would leave its last-applied-configuration behind), not claimed, and
+    # what the annotations held before is recorded for cleanup (item 4).
+    record = {km.ROLE_ARN_KEY: {"applied": ROLE_ARN, "previous": None},
+              km.STS_REGIONAL_KEY: {"applied": "true", "previous": None}}
+    assert env.kubectl.argvs == [GET_NS, GET_SA, GET_POD, [
+        "annotate", "serviceaccount", SA, "-n", NS, "--overwrite", f"{km.ROLE_ARN_KEY}={ROLE_ARN}",
+        f"{km.STS_REGIONAL_KEY}=true", f"{km.PREVIOUS_ANNOTATIONS}={json.dumps(record, sort_keys=True, separators=(',', ':'))}",
+    ], GET_SA, APPLY]
+    assert kinds(env.kubectl.calls[5]["stdin"]) == [("Pod", POD)]
+    live = env.kubectl.live("ServiceAccount", SA, NS)
+    assert "labels" not in live["metadata"] and not km.created_by_apply(live)  # so cleanup does not delete it
+    assert live["metadata"]["annotations"][km.ROLE_ARN_KEY] == ROLE_ARN
     assert (f"apply_manifests: warning: service account {NS}/{SA} has annotation 'eks.amazon.com/role-arn', which the "
             "webhook ignores (did you mean 'eks.amazonaws.com/role-arn'?); remove it: kubectl annotate serviceaccount "
             f"-n {NS} {SA} eks.amazon.com/role-arn-\n") in err
     assert f"apply_manifests: namespace {NS} exists and was not created by this script: using it; cleanup leaves it\n" in err
+    assert (f"apply_manifests: service account {NS}/{SA} exists and was not created by this script: annotating it; "
+            "cleanup puts back the annotations it changes and leaves it\n") in err
 
 
 def test_apply_overwrites_a_stale_audience_annotation(capsys, env):
@@ -228,10 +259,12 @@ def test_apply_refuses_to_replace_a_pod_it_did_not_create(capsys, env):
 def test_apply_openshift_creates_a_project_request_only_when_the_project_is_missing(capsys, env):
     code, _, err = run(capsys, "apply", *env.args("--openshift"))
     assert code == 0, err
-    assert env.kubectl.argvs == [GET_NS, ["create", "-f", "-"], APPLY, APPLY]
+    assert env.kubectl.argvs == [GET_NS, ["create", "-f", "-"], APPLY, GET_SA, APPLY]
     assert kinds(env.kubectl.calls[1]["stdin"]) == [("ProjectRequest", NS)]
+    # The description cleanup recognises: only on a project apply itself requests.
+    assert list(yaml.safe_load_all(env.kubectl.calls[1]["stdin"]))[0]["description"] == km.PROJECT_DESCRIPTION
     assert kinds(env.kubectl.calls[2]["stdin"]) == [("ServiceAccount", SA)]
-    pod = list(yaml.safe_load_all(env.kubectl.calls[3]["stdin"]))[0]
+    pod = list(yaml.safe_load_all(env.kubectl.calls[4]["stdin"]))[0]
     assert "runAsUser" not in pod["spec"]["securityContext"]
 
 
@@ -245,7 +278,7 @@ def test_apply_openshift_on_an_existing_project_creates_nothing_twice(capsys, en
 def test_apply_with_context_passes_it_to_every_command(capsys, env):
     assert run(capsys, "apply", *env.args("--context", "hub-admin"))[0] == 0
     assert all(argv[:2] == ["--context", "hub-admin"] for argv in env.kubectl.argvs)
-    assert [argv[2:] for argv in env.kubectl.argvs] == [GET_NS, APPLY, APPLY]
+    assert [argv[2:] for argv in env.kubectl.argvs] == [GET_NS, APPLY, GET_SA, APPLY]
 
 
 def test_apply_dry_run_reads_the_cluster_and_prints_the_changes(capsys, env):
@@ -277,10 +310,12 @@ def test_apply_all_roles_applies_every_service_account(capsys, tmp_path):
     code, _, err = run(capsys, "apply", "--config", str(config), "--outputs", str(write_outputs(tmp_path)),
                        "--kubectl", str(kubectl.path), "--all-roles")
     assert code == 0, err
-    assert [a[:3] for a in kubectl.argvs] == [["get", "namespace", NS], ["get", "namespace", "reports"], APPLY, APPLY]
+    assert [a[:3] for a in kubectl.argvs] == [["get", "namespace", NS], ["get", "namespace", "reports"], APPLY,
+                                              ["get", "serviceaccount", SA], ["get", "serviceaccount", "reader"],
+                                              ["get", "serviceaccount", "auditor"], APPLY]
     assert kinds(kubectl.calls[2]["stdin"]) == [("Namespace", NS), ("Namespace", "reports"), ("ServiceAccount", SA),
                                                 ("ServiceAccount", "reader"), ("ServiceAccount", "auditor")]
-    assert kinds(kubectl.calls[3]["stdin"]) == [("Pod", POD), ("Pod", "oidc-federation-test-reader"),
+    assert kinds(kubectl.calls[6]["stdin"]) == [("Pod", POD), ("Pod", "oidc-federation-test-reader"),
                                                 ("Pod", "oidc-federation-test-auditor")]
 
 
@@ -342,7 +377,7 @@ def test_verify_without_a_pod_says_to_apply_first(capsys, env):
 
 def expect_link(err: str, link: int, summary: str) -> list[str]:
     lines = err.splitlines()
-    head = f"apply_manifests: error: verify {NS}:{SA} (role spoke-account-role): link {link} of 5 is broken: {summary}"
+    head = f"apply_manifests: error: verify {NS}:{SA} (role spoke-account-role): link {link} of 6 is broken: {summary}"
     assert head in lines, err
     return lines[lines.index(head) + 1:]
 
@@ -368,8 +403,12 @@ def test_verify_link1_pod_started_before_the_annotation(capsys, env):
     env.kubectl.on("get", "pod", stdout=live_pod(injected=None)).on("get", "serviceaccount", stdout=service_account())
     code, _, err = verify(capsys, env)
     assert code == 1
+    # Item 5: the webhook's cache is named as a cause; the fix (re-run apply, which re-creates the pod) follows.
     assert ("  the service account carries eks.amazonaws.com/role-arn correctly, so the pod was created before the "
-            "annotation, or no pod identity webhook runs in this cluster") in err.splitlines()
+            "annotation, or before the webhook's cache of service accounts saw it (the webhook reads them from an "
+            "informer cache, a moment behind), or no pod identity webhook runs in this cluster") in err.splitlines()
+    assert err.splitlines()[-1].endswith("then run apply again: it re-creates the pod (a running pod never picks up a "
+                                         "changed annotation)")
 
 
 def test_verify_link1_pod_injected_for_another_role(capsys, env):
@@ -447,7 +486,7 @@ def test_verify_link4_service_account_not_in_the_trust_policy(capsys, env):
     assert code == 1
     assert err.startswith(f"apply_manifests: warning: {NS}:intruder is not among role spoke-account-role's "
                           f"service_accounts ({NS}:{SA}); its trust policy will refuse it (AccessDenied)\n")
-    head = ("apply_manifests: error: verify my-application-ca:intruder (role spoke-account-role): link 4 of 5 is broken: "
+    head = ("apply_manifests: error: verify my-application-ca:intruder (role spoke-account-role): link 4 of 6 is broken: "
             "the role's trust policy does not allow this service account")
     lines = err.splitlines()
     assert lines[lines.index(head) + 1:] == [
@@ -530,7 +569,7 @@ def test_cleanup_leaves_what_existed_before(capsys, env):
     assert env.kubectl.argvs == [DELETE_POD, GET_SA, GET_NS]
     assert err == ("+ kubectl delete pod oidc-federation-test-default -n my-application-ca --ignore-not-found --wait\n"
                    f"apply_manifests: left service account {NS}/{SA}: it existed before apply (no "
-                   "app.kubernetes.io/managed-by label)\n"
+                   "spoke-oidc-federation/created-by-apply annotation) and has no record of annotations apply changed\n"
                    f"apply_manifests: left namespace {NS}: it was not created by this script\n")
 
 
@@ -574,9 +613,171 @@ def test_default_tool_is_oc_when_on_path(capsys, env, tmp_path, monkeypatch):
     args = [a for a in env.args() if a not in ("--kubectl", str(env.kubectl.path))]
     code, _, err = run(capsys, "apply", *args)
     assert code == 0
-    assert oc.argvs == [GET_NS, APPLY, APPLY]
+    assert oc.argvs == [GET_NS, APPLY, GET_SA, APPLY]
     assert err.startswith("apply_manifests: warning: using oc without --openshift: the pod runs as UID 65532, which "
                           "OpenShift's restricted-v2 SCC refuses; add --openshift on OpenShift\n+ oc apply -f -\n")
+
+
+# --- ownership: what cleanup deletes, what it puts back (items 3 and 4) -------------------------
+
+ORIGINAL = {"example.com/owner": "team-a", km.ROLE_ARN_KEY: OTHER_ARN}  # a service account in use before the test
+
+
+def record_of(live: dict) -> dict:
+    return json.loads(live["metadata"]["annotations"][km.PREVIOUS_ANNOTATIONS])
+
+
+def test_cleanup_leaves_what_rendered_manifests_applied_by_hand_made(capsys, env):
+    # Item 3: `render`, applied by hand onto a namespace and service account that existed before,
+    # leaves nothing that cleanup takes for apply's own.
+    code, out, err = run(capsys, "render", "--config", str(env.config), "--outputs", str(env.outputs))
+    assert code == 0, err
+    rendered_ns, rendered_sa, _ = [d for d in yaml.safe_load_all(out) if d]
+    env.kubectl.on("get", "namespace", stdout=rendered_ns).on("get", "serviceaccount", stdout=rendered_sa)
+    code, _, err = run(capsys, "cleanup", *env.args())
+    assert code == 0, err
+    assert env.kubectl.argvs == [DELETE_POD, GET_SA, GET_NS]  # no delete of either
+    assert err.splitlines()[-1] == f"apply_manifests: left namespace {NS}: it was not created by this script"
+
+
+def test_cleanup_does_not_trust_the_label_alone(capsys, env):
+    # Item 3: rendered files used to carry the label; only apply's annotation makes a namespace apply's.
+    env.kubectl.on("get", "namespace", stdout=namespace(managed=False, label=True))
+    env.kubectl.on("get", "serviceaccount", stdout=service_account(managed=False, label=True))
+    code, _, err = run(capsys, "cleanup", *env.args())
+    assert code == 0, err
+    assert env.kubectl.argvs == [DELETE_POD, GET_SA, GET_NS]
+    assert err.splitlines()[-1] == (
+        f"apply_manifests: left namespace {NS}: it was not created by this script (it has the app.kubernetes.io/managed-by "
+        "label, as rendered manifests had, but not the spoke-oidc-federation/created-by-apply annotation apply sets); "
+        "delete it yourself if it was made for this test")
+
+
+def test_apply_then_cleanup_puts_back_the_annotations_of_a_service_account_that_existed(capsys, env):
+    # Item 4: `default` of an existing namespace, used by every pod there: after cleanup its pods
+    # must not keep getting the spoke role, and what it carried before is back.
+    env.kubectl.on("get", "namespace", stdout=namespace(managed=False))
+    env.kubectl.on("get", "serviceaccount", stdout=service_account(dict(ORIGINAL), managed=False))
+    code, _, err = run(capsys, "apply", *env.args("--token-expiration", "3600"))
+    assert code == 0, err
+    live = env.kubectl.live("ServiceAccount", SA, NS)
+    assert {k: val for k, val in live["metadata"]["annotations"].items() if k != km.PREVIOUS_ANNOTATIONS} == {
+        "example.com/owner": "team-a", km.ROLE_ARN_KEY: ROLE_ARN, km.STS_REGIONAL_KEY: "true", km.TOKEN_EXPIRATION_KEY: "3600"}
+    assert record_of(live) == {km.ROLE_ARN_KEY: {"previous": OTHER_ARN, "applied": ROLE_ARN},
+                               km.STS_REGIONAL_KEY: {"previous": None, "applied": "true"},
+                               km.TOKEN_EXPIRATION_KEY: {"previous": None, "applied": "3600"}}
+
+    calls = len(env.kubectl.calls)
+    code, _, err = run(capsys, "cleanup", *env.args())
+    assert code == 0, err
+    assert env.kubectl.argvs[calls:] == [DELETE_POD, GET_SA, [
+        "annotate", "serviceaccount", SA, "-n", NS, "--overwrite", f"{km.ROLE_ARN_KEY}={OTHER_ARN}",
+        f"{km.STS_REGIONAL_KEY}-", f"{km.TOKEN_EXPIRATION_KEY}-", f"{km.PREVIOUS_ANNOTATIONS}-"], GET_NS]
+    assert env.kubectl.live("ServiceAccount", SA, NS)["metadata"]["annotations"] == ORIGINAL
+    assert (f"apply_manifests: left service account {NS}/{SA}: it existed before apply; the annotations apply changed "
+            "are back as they were\n") in err
+
+    calls = len(env.kubectl.calls)  # idempotent: nothing left to put back
+    code, _, err = run(capsys, "cleanup", *env.args())
+    assert code == 0, err
+    assert env.kubectl.argvs[calls:] == [DELETE_POD, GET_SA, GET_NS]
+    assert env.kubectl.live("ServiceAccount", SA, NS)["metadata"]["annotations"] == ORIGINAL
+
+
+def test_a_second_apply_keeps_the_first_previous_values(capsys, env):
+    env.kubectl.on("get", "namespace", stdout=namespace(managed=False))
+    env.kubectl.on("get", "serviceaccount", stdout=service_account(dict(ORIGINAL), managed=False))
+    assert run(capsys, "apply", *env.args("--token-expiration", "3600"))[0] == 0
+    # Again, without --token-expiration: the key apply added goes, the first previous values stay.
+    code, _, err = run(capsys, "apply", *env.args())
+    assert code == 0, err
+    live = env.kubectl.live("ServiceAccount", SA, NS)
+    assert km.TOKEN_EXPIRATION_KEY not in live["metadata"]["annotations"]
+    assert record_of(live) == {km.ROLE_ARN_KEY: {"previous": OTHER_ARN, "applied": ROLE_ARN},
+                               km.STS_REGIONAL_KEY: {"previous": None, "applied": "true"}}
+    assert run(capsys, "cleanup", *env.args())[0] == 0
+    assert env.kubectl.live("ServiceAccount", SA, NS)["metadata"]["annotations"] == ORIGINAL
+
+
+def test_cleanup_leaves_an_annotation_someone_changed_since_apply(capsys, env):
+    someone = f"arn:aws:iam::{ACCOUNT}:role/someone-else"
+    record = {km.ROLE_ARN_KEY: {"previous": OTHER_ARN, "applied": ROLE_ARN}}
+    env.kubectl.on("get", "serviceaccount", stdout=service_account(
+        {km.ROLE_ARN_KEY: someone, km.PREVIOUS_ANNOTATIONS: json.dumps(record)}, managed=False))
+    code, _, err = run(capsys, "cleanup", *env.args())
+    assert code == 0, err
+    assert env.kubectl.argvs[2] == ["annotate", "serviceaccount", SA, "-n", NS, "--overwrite", f"{km.PREVIOUS_ANNOTATIONS}-"]
+    assert (f"apply_manifests: left annotation {km.ROLE_ARN_KEY} on service account {NS}/{SA} as it is: it changed since "
+            f"apply set it to '{ROLE_ARN}' (now '{someone}')\n") in err
+    assert env.kubectl.live("ServiceAccount", SA, NS)["metadata"]["annotations"] == {km.ROLE_ARN_KEY: someone}
+
+
+def test_an_unreadable_record_stops_apply_and_cleanup(capsys, env):
+    env.kubectl.on("get", "namespace", stdout=namespace(managed=False))
+    env.kubectl.on("get", "serviceaccount", stdout=service_account({km.PREVIOUS_ANNOTATIONS: "{oops"}, managed=False))
+    for command in ("apply", "cleanup"):
+        code, _, err = run(capsys, command, *env.args())
+        assert code == 1
+        assert err.splitlines()[-1].startswith(
+            f"apply_manifests: error: service account {NS}/{SA}: spoke-oidc-federation/previous-annotations is not JSON: '{{oops'; ")
+    assert not any(argv[0] in ("annotate", "apply") for argv in env.kubectl.argvs)
+
+
+# --- the pod identity webhook's cache (item 5) ---------------------------------------------------
+
+ANNOTATED = {km.ROLE_ARN_KEY: ROLE_ARN, km.STS_REGIONAL_KEY: "true"}
+
+
+def test_apply_waits_until_the_service_account_shows_its_annotations_then_settles(capsys, env):
+    # The webhook reads service accounts from an informer cache: a pod created right after the
+    # annotation can miss it. apply reads the service account back, then waits --settle seconds.
+    env.kubectl.on("get", "namespace", stdout=namespace())
+    stale, fresh = {"stdout": service_account({})}, {"stdout": service_account(ANNOTATED)}
+    env.kubectl.on("get", "serviceaccount", override=True, replies=[stale, stale, stale, fresh])
+    started = time.monotonic()
+    code, _, err = run(capsys, "apply", *env.args("--settle", "0.3"))
+    assert code == 0, err
+    assert time.monotonic() - started >= 0.3
+    assert env.kubectl.argvs == [GET_NS, GET_SA, GET_POD, APPLY, GET_SA, GET_SA, GET_SA, APPLY]
+    assert err.splitlines() == [
+        "+ kubectl apply -f -",
+        f"apply_manifests: waiting for service account {NS}/{SA} to show {km.ROLE_ARN_KEY}={ROLE_ARN}, "
+        f"{km.STS_REGIONAL_KEY}=true (up to 10 s)",
+        "apply_manifests: waiting 0.3 s before creating the pod: the pod identity webhook sees service accounts through a "
+        "cache, a moment behind (--settle SECONDS)",
+        "+ kubectl apply -f -",
+        "apply_manifests: applied; next: apply_manifests verify with the same flags",
+    ]
+
+
+def test_apply_does_not_create_the_pod_when_the_annotation_never_shows(capsys, env, monkeypatch):
+    monkeypatch.setattr(kubernetes, "SA_VISIBLE_TIMEOUT", 0.2)
+    env.kubectl.on("get", "namespace", stdout=namespace())
+    env.kubectl.on("get", "serviceaccount", override=True, stdout=service_account({km.ROLE_ARN_KEY: OTHER_ARN}))
+    code, _, err = run(capsys, "apply", *env.args())
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        f"apply_manifests: error: service account {NS}/{SA} does not show {km.ROLE_ARN_KEY}={ROLE_ARN}, "
+        f"{km.STS_REGIONAL_KEY}=true 0.2 s after apply set it, so a pod created now would get no web identity; something "
+        f"changes it back (a controller or GitOps tool?): see kubectl get serviceaccount -n {NS} {SA} -o yaml")
+    assert env.kubectl.argvs[-1] == GET_SA  # the pod was not applied
+    assert sum(argv == APPLY for argv in env.kubectl.argvs) == 1
+
+
+def test_apply_does_not_settle_when_the_service_account_was_already_annotated(capsys, env):
+    env.kubectl.on("get", "namespace", stdout=namespace()).on("get", "serviceaccount", stdout=service_account(ANNOTATED))
+    started = time.monotonic()
+    code, _, err = run(capsys, "apply", *env.args("--settle", "30"))
+    assert code == 0, err
+    assert time.monotonic() - started < 10
+    assert "waiting" not in err
+    assert env.kubectl.argvs == [GET_NS, GET_SA, GET_POD, APPLY, GET_SA, APPLY]
+
+
+def test_apply_settles_two_seconds_by_default(monkeypatch):
+    monkeypatch.undo()  # the real defaults, not the no_settle fixture's
+    assert kubernetes.build_parser().parse_args(["apply"]).settle == 2.0
+    assert kubernetes.SA_VISIBLE_TIMEOUT == 10.0
 
 
 # --- a live cluster -----------------------------------------------------------------------------

@@ -184,7 +184,8 @@ def service_account_findings(sa: dict | None, target: km.Target) -> list[str]:
         found.append(f"the service account's {km.ROLE_ARN_KEY} is {arn!r}, not {target.role_arn!r}")
     else:
         found.append(f"the service account carries {km.ROLE_ARN_KEY} correctly, so the pod was created before "
-                     "the annotation, or no pod identity webhook runs in this cluster")
+                     "the annotation, or before the webhook's cache of service accounts saw it (the webhook reads them "
+                     "from an informer cache, a moment behind), or no pod identity webhook runs in this cluster")
     return found
 
 
@@ -209,9 +210,9 @@ def classify(returncode: int, stdout: str, stderr: str, target: km.Target, *, is
         except (ValueError, KeyError, TypeError):
             return Diagnosis(6, LINKS[6], (f"the AWS CLI printed no identity: {stdout.strip()[:300]!r}",),
                              "run the command in the pod by hand to see what it prints")
-        expected = re.compile(r"^arn:%s:sts::%s:assumed-role/%s/.+$" % (
-            re.escape(target.partition), re.escape(target.account_id), re.escape(target.role_name)))
-        if expected.match(arn):
+        expected = re.compile(r"arn:%s:sts::%s:assumed-role/%s/[^/\s]+" % (
+            re.escape(target.partition), re.escape(target.account_id), re.escape(target.role_name)), re.ASCII)
+        if isinstance(arn, str) and expected.fullmatch(arn):
             return Diagnosis(0, f"{target.label} is {arn}", identity=identity)
         return Diagnosis(5, LINKS[5], (
             f"the pod is {arn}",

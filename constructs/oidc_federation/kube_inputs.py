@@ -15,11 +15,13 @@ from pathlib import Path
 
 from . import kube_manifests as km
 from . import validation as v
-from .config import FederationConfig, RoleSpec, ServiceAccount, load_config
+from .config import ConfigError, FederationConfig, RoleSpec, ServiceAccount, load_config
 from .validation import Invalid
 
 PROG = "apply_manifests"
-PROVIDER_ARN = "^arn:(%s):iam::(\\d{12}):oidc-provider/(.+)$" % "|".join(v.PARTITIONS)
+PROVIDER_ARN = re.compile(r"^arn:(%s):iam::(\d{12}):oidc-provider/(.+)\Z" % "|".join(v.PARTITIONS), re.ASCII)
+# What an output holding a role ARN looks like, well formed or not: to name a malformed one (CASES.md 12).
+ROLE_ARN_LIKE = re.compile(r"^\s*arn:.*:role/", re.ASCII | re.DOTALL)
 
 
 class UsageError(Exception):
@@ -72,6 +74,8 @@ def _annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
         if key.startswith(v.WEBHOOK_ANNOTATION_DOMAIN + "/"):
             raise UsageError(f"--annotation: {key!r} is not a service-account annotation the webhook reads "
                              f"({', '.join(v.WEBHOOK_ANNOTATIONS)}); remove it")
+        if key.startswith(km.OWN_PREFIX):
+            raise UsageError(f"--annotation: {key!r} is one of this script's own records ({km.OWN_PREFIX}...); remove it")
         if key in out:
             raise UsageError(f"--annotation: {key!r} is given twice; keep one")
         out[key] = value
@@ -82,13 +86,16 @@ def _role_arn_flag(value: str) -> str:
     try:
         return v.role_arn(value)
     except Invalid as exc:
-        problem = v.role_arn_problem(value)
+        problem = v.role_arn_hint(value)
         raise UsageError(f"--role-arn: {exc}{' (' + problem + ')' if problem else ''}") from None
 
 
 def load_outputs(path: str, stack: str) -> dict:
     """The stack's outputs from ``cdk deploy --outputs-file``: ``{"Stack": {"Key": "value"}}``."""
     p = Path(path)
+    if p.is_dir():
+        raise Failure(f"--outputs {path!r} is a directory; give the JSON file `scripts/cdk deploy {stack} --outputs-file FILE` "
+                      "wrote, or give --role-arn ARN")
     if not p.is_file():
         raise Failure(f"outputs file {path!r} not found; deploy with `scripts/cdk deploy {stack} --outputs-file {path}` "
                       f"first, pass --outputs FILE, or give --role-arn ARN")
@@ -103,9 +110,16 @@ def load_outputs(path: str, stack: str) -> dict:
         raise Failure(f"{path}: expected {{\"StackName\": {{\"OutputKey\": \"value\"}}}} as `cdk deploy --outputs-file` writes it")
     if stack not in data:
         others = ", ".join(sorted(data)) or "none"
-        hint = f"pass --stack {sorted(data)[0]}" if len(data) == 1 else "pass --stack NAME"
-        raise Failure(f"{path} has no stack {stack!r} (stacks in it: {others}); {hint}, or deploy it with "
-                      f"`scripts/cdk deploy {stack} --outputs-file {path}`")
+        # A typo (SpokeStak, spokestack: 2 edits at most) gets "did you mean"; another name
+        # (SpokeStackDev) may be a stack not deployed yet.
+        near = sorted((v.edit_distance(stack.lower(), name.lower()), name) for name in data)
+        if near and near[0][0] <= 2:
+            hint = f"did you mean --stack {near[0][1]}?"
+        elif len(data) == 1:
+            hint = f"pass --stack {sorted(data)[0]}, or deploy it with `scripts/cdk deploy {stack} --outputs-file {path}`"
+        else:
+            hint = f"pass --stack NAME, or deploy it with `scripts/cdk deploy {stack} --outputs-file {path}`"
+        raise Failure(f"{path} has no stack {stack!r} (stacks in it: {others}); {hint}")
     return data[stack]
 
 
@@ -113,6 +127,18 @@ def role_arn_from_outputs(outputs: dict, role: str, path: str, stack: str) -> st
     """The output value that is an IAM role ARN named ``role`` (output keys are not relied on)."""
     arns = sorted({value for value in outputs.values() if isinstance(value, str) and v.ROLE_ARN.match(value)})
     found = [arn for arn in arns if arn.rsplit("/", 1)[1] == role]
+    malformed = [(key, value) for key, value in sorted(outputs.items()) if isinstance(value, str)
+                 and ROLE_ARN_LIKE.match(value) and value not in arns]
+    # Name a malformed value (an extra ':' would be refused by STS only when the pod runs): the one
+    # for this role, or one whose role cannot be told; not one plainly for another role.
+    named = [m for m in malformed if m[1].strip().rsplit("/", 1)[-1] == role] or [
+        m for m in malformed if not v.ROLE_NAME.match(m[1].strip().rsplit("/", 1)[-1])]
+    if not found and named:
+        key, value = named[0]
+        problem = v.role_arn_hint(value) or "it does not match arn:PARTITION:iam::ACCOUNT:role/NAME"
+        raise Failure(f"stack {stack!r} in {path} has no valid ARN of role {role!r}: output {key} is {value!r}, which is not "
+                      f"an IAM role ARN ({problem}); fix the output (deploy the current stack with `scripts/cdk deploy "
+                      f"{stack} --outputs-file {path}`) or pass --role-arn")
     if not found:
         raise Failure(f"stack {stack!r} in {path} has no output with the ARN of role {role!r} (role ARNs in it: "
                       f"{', '.join(arns) or 'none'}); deploy the current config with `scripts/cdk deploy {stack} "
@@ -124,7 +150,7 @@ def role_arn_from_outputs(outputs: dict, role: str, path: str, stack: str) -> st
 
 def _check_provider_outputs(outputs: dict, config: FederationConfig, path: str) -> None:
     for value in outputs.values():
-        match = re.match(PROVIDER_ARN, value) if isinstance(value, str) else None
+        match = PROVIDER_ARN.match(value) if isinstance(value, str) else None
         if match and match.group(3) != config.hub.issuer_host_path:
             warn(f"{path} shows a provider for {match.group(3)}, but hub.issuer_url in {config.source} is "
                  f"{config.hub.issuer_url}; the outputs may be from another config")
@@ -147,19 +173,42 @@ def _select_roles(args, config: FederationConfig) -> list[RoleSpec]:
                      "or test all with --all-roles")
 
 
+def _load_config(path: str) -> FederationConfig:
+    """The config, with this script's flag in the messages (config.py speaks to the CDK app's ``-c config=PATH``)."""
+    p = Path(path)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        if p.is_dir():
+            raise Failure(f"--config {path!r} is a directory; give the federation YAML file in it: --config FILE") from None
+        if not p.exists():
+            raise Failure(f"config file {path!r} not found; pass --config FILE (the CDK app's federation YAML; "
+                          "the bundled example is config/example.yaml)") from None
+        raise ConfigError([line.replace("-c config=PATH", "--config FILE") for line in exc.errors]) from None
+
+
+def _system_namespace(where: str, namespace: str, args) -> None:
+    """Refuse kube-*, openshift and openshift-* unless --allow-system-namespace: their service accounts run the cluster."""
+    if v.is_system_namespace(namespace) and not args.allow_system_namespace:
+        raise UsageError(f"{where}: {namespace!r} is a system namespace (kube-*, openshift, openshift-*): the test would annotate "
+                         "service accounts the cluster's own pods may use, giving their new pods the spoke role; test in a "
+                         "namespace of your own, or pass --allow-system-namespace")
+
+
 def make_plan(args) -> Plan:
     """Every input checked, before any command runs."""
     annotations = _annotations(args.annotation)
     role_arn_flag = _role_arn_flag(args.role_arn) if args.role_arn is not None else None
     namespace_flag = _flag("--namespace", v.namespace, args.namespace) if args.namespace is not None else None
+    if namespace_flag is not None:
+        _system_namespace("--namespace", namespace_flag, args)
     sa_flag = (_flag("--service-account", v.service_account_name, args.service_account)
                if args.service_account is not None else None)
     region_flag = _flag("--region", v.region, args.region) if args.region is not None else None
     if args.audience is not None and (not args.audience or len(args.audience) > 255
-                                      or any(c.isspace() for c in args.audience)):
+                                      or not all(c.isascii() and c.isprintable() and not c.isspace() for c in args.audience)):
         raise UsageError(f"--audience: {args.audience!r} is not an audience; give a non-empty client ID without spaces, e.g. sts.amazonaws.com")
-    if not args.image or any(c.isspace() for c in args.image):
-        raise UsageError(f"--image: {args.image!r} is not an image reference; e.g. {km.DEFAULT_IMAGE}")
+    _flag("--image", v.image_reference, args.image)
     if args.all_roles:
         given = [flag for flag, value in (("--role", args.role), ("--role-arn", args.role_arn),
                                           ("--namespace", args.namespace), ("--service-account", args.service_account))
@@ -168,7 +217,7 @@ def make_plan(args) -> Plan:
             raise UsageError(f"--all-roles tests every role and service account of the config; drop {', '.join(given)} "
                              "or choose one role with --role")
 
-    config = load_config(args.config)
+    config = _load_config(args.config)
     for warning in config.warnings:
         warn(warning)
     spoke = config.spoke
@@ -233,6 +282,8 @@ def make_plan(args) -> Plan:
                              f"{t.role_name}, but it carries one {km.ROLE_ARN_KEY}; test them one at a time with --role")
         seen[key] = t.role_arn
     targets = list(dict.fromkeys(targets))
+    for t in targets:
+        _system_namespace(f"service account {t.label} in {config.source}", t.namespace, args)
     options = km.PodOptions(image=args.image, openshift=args.openshift, projected_token=args.projected_token,
                             token_expiration=args.token_expiration, lifetime=args.pod_lifetime,
                             extra_annotations=annotations)

@@ -16,15 +16,24 @@ from . import validation as v
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "spoke-oidc-federation"
+# Ownership, the one marker cleanup trusts: set by `apply` only on a namespace or service account it
+# creates, never by `render` (rendered files applied by hand can land on objects that existed before).
+OWN_PREFIX = "spoke-oidc-federation/"
+CREATED_BY_APPLY = OWN_PREFIX + "created-by-apply"
+# On a service account that existed before, what `apply` changed: JSON {key: {"previous": value or
+# null, "applied": value}}; cleanup puts back each previous value that nobody changed since.
+PREVIOUS_ANNOTATIONS = OWN_PREFIX + "previous-annotations"
 # Our own annotations on the pod, recording what it was created for: a running pod never picks up
 # a changed service-account annotation (CASES.md 12), so apply compares these and re-creates it.
-POD_ROLE_ARN = "spoke-oidc-federation/role-arn"
-POD_AUDIENCE = "spoke-oidc-federation/audience"
-POD_SPEC_HASH = "spoke-oidc-federation/spec-hash"
+POD_ROLE_ARN = OWN_PREFIX + "role-arn"
+POD_AUDIENCE = OWN_PREFIX + "audience"
+POD_SPEC_HASH = OWN_PREFIX + "spec-hash"
 # The default project template copies a ProjectRequest's description onto the namespace as this
 # annotation; labels on a ProjectRequest are not copied, so cleanup recognises our projects by it.
 OPENSHIFT_DESCRIPTION = "openshift.io/description"
 PROJECT_DESCRIPTION = "Created by spoke-oidc-federation apply_manifests.py for the federation test; its cleanup deletes it."
+# What `render` writes instead: a project made from a rendered file is not apply's, so cleanup leaves it.
+RENDERED_PROJECT_DESCRIPTION = "For the spoke-oidc-federation federation test (rendered by apply_manifests.py; delete it yourself)."
 
 ROLE_ARN_KEY, AUDIENCE_KEY, STS_REGIONAL_KEY, TOKEN_EXPIRATION_KEY = v.WEBHOOK_ANNOTATIONS
 
@@ -104,18 +113,31 @@ def _labels() -> dict:
     return {MANAGED_BY_LABEL: MANAGED_BY}
 
 
-def namespace_manifest(name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": _labels()}}
+def _ownership(metadata: dict, created_by_apply: bool) -> dict:
+    """``metadata`` with the label and the ownership annotation when ``apply`` creates the object."""
+    if created_by_apply:
+        metadata["labels"] = _labels()
+        metadata["annotations"] = {CREATED_BY_APPLY: "true", **(metadata.get("annotations") or {})}
+    return metadata
 
 
-def project_request_manifest(name: str) -> dict:
-    """What ``oc new-project NAME --description=...`` sends; it can be created, not applied."""
+def namespace_manifest(name: str, *, created_by_apply: bool = False) -> dict:
+    """The namespace; ``created_by_apply`` only from ``apply`` creating it (cleanup then deletes it)."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _ownership({"name": name}, created_by_apply)}
+
+
+def project_request_manifest(name: str, *, created_by_apply: bool = False) -> dict:
+    """What ``oc new-project NAME --description=...`` sends; it can be created, not applied.
+
+    The description is copied onto the project's namespace: ``PROJECT_DESCRIPTION`` (which cleanup
+    trusts) only when ``apply`` creates it.
+    """
     return {
         "apiVersion": "project.openshift.io/v1",
         "kind": "ProjectRequest",
         "metadata": {"name": name},
         "displayName": f"{name} (OIDC federation test)",
-        "description": PROJECT_DESCRIPTION,
+        "description": PROJECT_DESCRIPTION if created_by_apply else RENDERED_PROJECT_DESCRIPTION,
     }
 
 
@@ -135,16 +157,14 @@ def service_account_annotations(target: Target, options: PodOptions, *, explicit
     return annotations
 
 
-def service_account_manifest(target: Target, options: PodOptions, *, managed: bool = True,
+def service_account_manifest(target: Target, options: PodOptions, *, created_by_apply: bool = False,
                              explicit_audience: bool = False) -> dict:
-    """The service account; ``managed=False`` for one that existed before (no label, so cleanup keeps it)."""
+    """The service account; ``created_by_apply`` only from ``apply`` creating it (cleanup then deletes it)."""
     metadata: dict = {"name": target.service_account, "namespace": target.namespace}
-    if managed:
-        metadata["labels"] = _labels()
     annotations = service_account_annotations(target, options, explicit_audience=explicit_audience)
     if annotations:
         metadata["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _ownership(metadata, created_by_apply)}
 
 
 def _container(target: Target, options: PodOptions) -> dict:
@@ -229,7 +249,10 @@ def spec_hash(spec: dict) -> str:
 
 
 def render(targets: list[Target], options: PodOptions) -> list[dict]:
-    """Every object for ``targets``: namespaces (or ProjectRequests), service accounts, pods, in that order."""
+    """Every object for ``targets``: namespaces (or ProjectRequests), service accounts, pods, in that order.
+
+    Without the ownership marker: whoever applies them by hand owns them, and cleanup leaves them.
+    """
     docs: list[dict] = []
     for ns in dict.fromkeys(t.namespace for t in targets):
         docs.append(project_request_manifest(ns) if options.openshift else namespace_manifest(ns))
@@ -244,11 +267,100 @@ def to_yaml(docs: list[dict], header: str = "") -> str:
     return comment + yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False, width=1000)
 
 
-def is_managed(obj: dict | None) -> bool:
-    """Whether a live object was created by this script (our label, or our OpenShift project description)."""
-    if not obj:
-        return False
-    metadata = obj.get("metadata") or {}
-    if (metadata.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
-        return True
-    return (metadata.get("annotations") or {}).get(OPENSHIFT_DESCRIPTION) == PROJECT_DESCRIPTION
+def _metadata(obj: dict | None) -> dict:
+    return (obj or {}).get("metadata") or {}
+
+
+def annotations_of(obj: dict | None) -> dict:
+    return _metadata(obj).get("annotations") or {}
+
+
+def created_by_apply(obj: dict | None) -> bool:
+    """Whether ``apply`` created this live namespace or service account (its annotation, or our project description).
+
+    The ``managed-by`` label alone does not count: rendered files carried it, applied by hand onto
+    objects that existed before.
+    """
+    annotations = annotations_of(obj)
+    return annotations.get(CREATED_BY_APPLY) == "true" or annotations.get(OPENSHIFT_DESCRIPTION) == PROJECT_DESCRIPTION
+
+
+def has_our_label(obj: dict | None) -> bool:
+    """Whether a live object carries our managed-by label: enough to tell the test pod (apply may delete
+    and re-create it), never enough to delete a namespace or service account."""
+    return (_metadata(obj).get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY
+
+
+class BadRecord(ValueError):
+    """A ``PREVIOUS_ANNOTATIONS`` value that is not what apply writes."""
+
+
+def read_record(obj: dict | None) -> dict[str, dict]:
+    """The ``PREVIOUS_ANNOTATIONS`` record of a live service account ({} when there is none)."""
+    text = annotations_of(obj).get(PREVIOUS_ANNOTATIONS)
+    if not text:
+        return {}
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise BadRecord(f"{PREVIOUS_ANNOTATIONS} is not JSON: {text[:200]!r}") from None
+    if not isinstance(record, dict) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("applied"), str)
+            and (entry.get("previous") is None or isinstance(entry.get("previous"), str)) for entry in record.values()):
+        raise BadRecord(f"{PREVIOUS_ANNOTATIONS} is not {{KEY: {{\"previous\": VALUE or null, \"applied\": VALUE}}}}: {text[:200]!r}")
+    return record
+
+
+def _record_text(record: dict) -> str | None:
+    return json.dumps(record, sort_keys=True, separators=(",", ":")) if record else None
+
+
+def adopt_annotations(live: dict, desired: dict[str, str]) -> dict[str, str | None]:
+    """The annotation changes (value, or None to remove) that make a service account apply did not
+    create carry ``desired``, with the record of what they replace; {} when nothing changes.
+
+    A key that already had the desired value is not recorded (it was there before, cleanup leaves it).
+    A key recorded by an earlier apply keeps its first previous value; one that is no longer desired
+    gets it back now, unless someone changed it since.
+    """
+    current = annotations_of(live)
+    record = read_record(live)
+    changes: dict[str, str | None] = {}
+    for key, value in desired.items():
+        if current.get(key) != value:
+            changes[key] = value
+            record.setdefault(key, {"previous": current.get(key)})
+        if key in record:
+            record[key]["applied"] = value
+    for key in [k for k in record if k not in desired]:
+        entry = record.pop(key)
+        if current.get(key) == entry["applied"]:
+            changes[key] = entry["previous"]
+    text = _record_text(record)
+    if text != current.get(PREVIOUS_ANNOTATIONS):
+        changes[PREVIOUS_ANNOTATIONS] = text
+    return changes
+
+
+def restore_annotations(live: dict) -> tuple[dict[str, str | None], list[tuple[str, str | None, str]]]:
+    """What cleanup changes on a service account apply did not create: each recorded key back to its
+    previous value (or removed), and the record removed. Also the keys left as they are because they
+    changed since apply: (key, value now, value apply set).
+    """
+    current = annotations_of(live)
+    changes: dict[str, str | None] = {}
+    changed_since: list[tuple[str, str | None, str]] = []
+    for key, entry in read_record(live).items():
+        if current.get(key) == entry["applied"]:
+            changes[key] = entry["previous"]
+        else:
+            changed_since.append((key, current.get(key), entry["applied"]))
+    if PREVIOUS_ANNOTATIONS in current:
+        changes[PREVIOUS_ANNOTATIONS] = None
+    return changes, changed_since
+
+
+def annotate_args(target: Target, changes: dict[str, str | None]) -> tuple[str, ...]:
+    """``kubectl annotate`` arguments for ``changes``: KEY=VALUE to set, KEY- to remove."""
+    pairs = [f"{key}={value}" if value is not None else f"{key}-" for key, value in sorted(changes.items())]
+    return ("annotate", "serviceaccount", target.service_account, "-n", target.namespace, "--overwrite", *pairs)

@@ -10,11 +10,16 @@ exit 2 for a bad command line, 1 for anything else; ``--debug`` shows the traceb
 
 Beside it: ``kube_inputs`` (config + outputs + flags -> Plan), ``kube_manifests`` (the objects),
 ``kube_runner`` (the one place that runs oc/kubectl), ``kube_diagnosis`` (verify's verdicts).
+
+Ownership: cleanup deletes a namespace or service account only when ``apply`` created it (the
+``spoke-oidc-federation/created-by-apply`` annotation, never written by ``render``); on a service
+account that existed before, apply records the annotations it changes and cleanup puts them back.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import traceback
@@ -31,6 +36,12 @@ DEFAULT_CONFIG = "config/example.yaml"
 DEFAULT_OUTPUTS = "outputs.json"
 DEFAULT_STACK = "SpokeStack"
 DEFAULT_TIMEOUT = 180.0
+# The pod identity webhook reads service accounts from an informer cache, a moment behind the API:
+# a pod created right after its service account's annotation can miss it. apply waits until the API
+# shows the annotations (at most SA_VISIBLE_TIMEOUT), then DEFAULT_SETTLE more for the cache.
+SA_VISIBLE_TIMEOUT = 10.0
+SA_POLL_INTERVAL = 0.5
+DEFAULT_SETTLE = 2.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,10 +58,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _positive_int(low: int, high: int, what: str):
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+        # int() would also take " 600", "6_00" and non-ASCII digits.
+        if not re.fullmatch(r"[0-9]+", text, re.ASCII):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds")
+        value = int(text)
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is out of range; {what}")
         return value
@@ -58,13 +69,18 @@ def _positive_int(low: int, high: int, what: str):
 
 
 def _seconds(text: str) -> float:
+    """More than 0, finite: float() alone takes nan and inf, which no wait can use."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
-    return value
+        return v.seconds(text)
+    except v.Invalid as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds_or_zero(text: str) -> float:
+    try:
+        return v.seconds(text, zero=True)
+    except v.Invalid as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     pod.add_argument("--annotation", action="append", default=[], metavar="KEY=VALUE",
                      help="an extra service-account annotation (repeatable); near misses of the webhook's keys are refused")
     pod.add_argument("--image", default=km.DEFAULT_IMAGE, metavar="IMAGE", help=f"the AWS CLI image (default {km.DEFAULT_IMAGE})")
+    pod.add_argument("--allow-system-namespace", action="store_true",
+                     help="allow kube-*, openshift and openshift-* namespaces (refused by default: a service account there "
+                          "may be one the cluster's own pods use)")
     pod.add_argument("--pod-lifetime", default=km.DEFAULT_LIFETIME, metavar="SECONDS",
                      type=_positive_int(60, 7 * 86400, "use 60 to 604800"),
                      help=f"the test pod ends by itself after this long (default {km.DEFAULT_LIFETIME})")
@@ -116,11 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     apply = sub.add_parser("apply", parents=[common, cluster, debug], help="apply them; re-create a stale test pod")
     apply.add_argument("--dry-run", action="store_true", help="print the changing commands instead of running them")
+    apply.add_argument("--settle", type=_seconds_or_zero, default=DEFAULT_SETTLE, metavar="SECONDS",
+                       help="after changing a service account, wait this long before creating its pod: the pod identity "
+                            f"webhook sees service accounts through a cache (default {DEFAULT_SETTLE:g})")
     verify = sub.add_parser("verify", parents=[common, cluster, debug], help="check that the pod becomes the spoke role")
     verify.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"how long to wait for the pod to be Ready (default {DEFAULT_TIMEOUT:g})")
     verify.add_argument("--poll-interval", type=_seconds, default=2.0, help=argparse.SUPPRESS)
-    cleanup = sub.add_parser("cleanup", parents=[common, cluster, debug], help="delete what apply created")
+    cleanup = sub.add_parser("cleanup", parents=[common, cluster, debug],
+                             help="delete what apply created; put back the annotations it changed")
     cleanup.add_argument("--dry-run", action="store_true", help="print the deleting commands instead of running them")
     cleanup.add_argument("--keep-namespace", action="store_true", help="keep the namespace (project) even if apply created it")
     return parser
@@ -148,6 +171,8 @@ def cmd_render(args) -> int:
     if plan.options.openshift:
         header.append("A ProjectRequest can be created (oc create -f), not applied; `apply_manifests.py apply --openshift` "
                       "creates it only when the project does not exist.")
+    header.append("`apply_manifests.py cleanup` removes only what `apply_manifests.py apply` created: objects made from "
+                  "this file by hand stay, delete them yourself (a namespace or service account only if it did not exist before).")
     text = km.to_yaml(docs, "\n".join(header))
     if args.output:
         try:
@@ -180,7 +205,8 @@ def stale_reason(live: dict, desired: dict, target: km.Target, options: km.PodOp
         injected = kd.pod_env(live).get("AWS_ROLE_ARN")
         if injected is None:
             return ("the webhook did not inject AWS_ROLE_ARN into it (it was started before the service account carried "
-                    f"{km.ROLE_ARN_KEY}, and the webhook only changes pods as they are created)")
+                    f"{km.ROLE_ARN_KEY}, or before the webhook's cache of service accounts saw it, and the webhook only "
+                    "changes pods as they are created)")
         if injected != target.role_arn:
             return f"the webhook injected AWS_ROLE_ARN={injected} into it, now {target.role_arn}"
     return None
@@ -199,6 +225,15 @@ def _live_service_account_notes(live: dict, target: km.Target) -> None:
         note(f"service account {target.namespace}/{target.service_account}: {km.ROLE_ARN_KEY} changes from {current} to {target.role_arn}")
 
 
+def _webhook_annotations(annotations: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in annotations.items() if key in v.WEBHOOK_ANNOTATIONS}
+
+
+def _differs(live: dict | None, desired: dict[str, str]) -> bool:
+    current = km.annotations_of(live)
+    return any(current.get(key) != value for key, value in desired.items())
+
+
 def cmd_apply(args) -> int:
     plan = make_plan(args)
     runner = make_runner(args)
@@ -212,48 +247,106 @@ def cmd_apply(args) -> int:
             live_sa[t] = runner.get_json("serviceaccount", t.service_account, t.namespace)
             live_pod[t] = runner.get_json("pod", t.pod_name, t.namespace)
 
+    # Ownership is recorded here, and only on what this run creates (see the module docstring).
     first: list[dict] = []
     for ns in namespaces:
         live = live_ns[ns]
         if live is None:
             if options.openshift:
-                runner.change("create", "-f", "-", stdin=km.to_yaml([km.project_request_manifest(ns)]))
+                runner.change("create", "-f", "-", stdin=km.to_yaml([km.project_request_manifest(ns, created_by_apply=True)]))
             else:
-                first.append(km.namespace_manifest(ns))
-        elif km.is_managed(live):
+                first.append(km.namespace_manifest(ns, created_by_apply=True))
+        elif km.created_by_apply(live):
             if not options.openshift:
-                first.append(km.namespace_manifest(ns))
+                first.append(km.namespace_manifest(ns, created_by_apply=True))
         else:
             note(f"namespace {ns} exists and was not created by this script: using it; cleanup leaves it")
+    annotate: list[tuple[km.Target, dict[str, str | None]]] = []
+    expected: dict[km.Target, dict[str, str]] = {}  # the webhook annotations each service account must show
+    changed: set[km.Target] = set()  # service accounts whose webhook annotations this run changes
     for t in plan.targets:
         sa = live_sa.get(t)
-        managed = sa is None or km.is_managed(sa)
         if sa is not None:
             _live_service_account_notes(sa, t)
-            if not managed:
-                note(f"service account {t.namespace}/{t.service_account} exists and was not created by this script: "
-                     "annotating it; cleanup leaves it")
-        explicit_audience = sa is not None and km.AUDIENCE_KEY in ((sa.get("metadata") or {}).get("annotations") or {})
-        first.append(km.service_account_manifest(t, options, managed=managed, explicit_audience=explicit_audience))
+        desired = km.service_account_annotations(t, options, explicit_audience=km.AUDIENCE_KEY in km.annotations_of(sa))
+        expected[t] = _webhook_annotations(desired)
+        if _differs(sa, expected[t]):
+            changed.add(t)
+        if sa is None or km.created_by_apply(sa):
+            first.append(km.service_account_manifest(t, options, created_by_apply=True,
+                                                     explicit_audience=km.AUDIENCE_KEY in km.annotations_of(sa)))
+            continue
+        # Not ours: annotate it in place (kubectl apply would also leave its last-applied-configuration
+        # on it), recording what each changed key held so that cleanup can put it back.
+        try:
+            changes = km.adopt_annotations(sa, desired)
+        except km.BadRecord as exc:
+            raise Failure(f"service account {t.namespace}/{t.service_account}: {exc}; remove it (kubectl annotate serviceaccount "
+                          f"-n {t.namespace} {t.service_account} {km.PREVIOUS_ANNOTATIONS}-) after checking its annotations by hand") from None
+        note(f"service account {t.namespace}/{t.service_account} exists and was not created by this script: "
+             + ("annotating it; cleanup puts back the annotations it changes" if changes else "it already carries the annotations")
+             + " and leaves it")
+        if changes:
+            annotate.append((t, changes))
 
     pods = [km.pod_manifest(t, options) for t in plan.targets]
+    creating: list[km.Target] = []
     for t, desired in zip(plan.targets, pods):
         live = live_pod.get(t)
         if live is None:
+            creating.append(t)
             continue
-        if not km.is_managed(live):
+        if not km.has_our_label(live):
             raise Failure(f"pod {t.namespace}/{t.pod_name} exists and was not created by this script; delete or rename it first")
         reason = stale_reason(live, desired, t, options)
         if reason:
             note(f"re-creating pod {t.namespace}/{t.pod_name}: {reason}")
             runner.change("delete", "pod", t.pod_name, "-n", t.namespace, "--wait")
-    # The service accounts first, the pods in a second apply: the webhook reads a pod's service
-    # account from its cache as the pod is created, so the annotation must be there before.
-    runner.change("apply", "-f", "-", stdin=km.to_yaml(first))
+            creating.append(t)
+    # The service accounts first, the pods after: the webhook reads a pod's service account (from
+    # its cache) as the pod is created, so the annotations must be there, and seen, before.
+    if first:
+        runner.change("apply", "-f", "-", stdin=km.to_yaml(first))
+    for t, changes in annotate:
+        runner.change(*km.annotate_args(t, changes))
+    if not runner.dry_run and not options.projected_token and creating:
+        wait_for_service_accounts(runner, {t: expected[t] for t in creating},
+                                  settle=args.settle if any(t in changed for t in creating) else 0)
     runner.change("apply", "-f", "-", stdin=km.to_yaml(pods))
     if not runner.dry_run:
         note(f"applied; next: {PROG} verify with the same flags")
     return 0
+
+
+def wait_for_service_accounts(runner: Runner, expected: dict[km.Target, dict[str, str]], *, settle: float) -> None:
+    """Poll until the API shows each service account's webhook annotations, then wait ``settle`` seconds
+    for the webhook's informer cache to see them too."""
+    start = time.monotonic()
+    pending = dict(expected)
+    seen: dict[km.Target, dict] = {}
+    announced = False
+    while True:
+        for t in list(pending):
+            seen[t] = km.annotations_of(runner.get_json("serviceaccount", t.service_account, t.namespace))
+            if all(seen[t].get(key) == value for key, value in pending[t].items()):
+                del pending[t]
+        if not pending:
+            break
+        elapsed = time.monotonic() - start
+        t = next(iter(pending))
+        missing = ", ".join(f"{key}={value}" for key, value in pending[t].items() if seen[t].get(key) != value)
+        if elapsed >= SA_VISIBLE_TIMEOUT:
+            raise Failure(f"service account {t.namespace}/{t.service_account} does not show {missing} {SA_VISIBLE_TIMEOUT:g} s "
+                          "after apply set it, so a pod created now would get no web identity; something changes it back "
+                          f"(a controller or GitOps tool?): see kubectl get serviceaccount -n {t.namespace} {t.service_account} -o yaml")
+        if not announced:
+            note(f"waiting for service account {t.namespace}/{t.service_account} to show {missing} (up to {SA_VISIBLE_TIMEOUT:g} s)")
+            announced = True
+        time.sleep(SA_POLL_INTERVAL)
+    if settle > 0:
+        note(f"waiting {settle:g} s before creating the pod: the pod identity webhook sees service accounts through a "
+             "cache, a moment behind (--settle SECONDS)")
+        time.sleep(settle)
 
 
 def _progress(target: km.Target, text: str, *, final: bool, tty: bool) -> None:
@@ -327,7 +420,7 @@ def cmd_verify(args) -> int:
         broken += 1
         where = f"verify {target.label} (role {target.role_name})"
         if diagnosis.link > 0:
-            print(f"{PROG}: error: {where}: link {diagnosis.link} of 5 is broken: {diagnosis.summary}", file=sys.stderr)
+            print(f"{PROG}: error: {where}: link {diagnosis.link} of {len(kd.LINKS)} is broken: {diagnosis.summary}", file=sys.stderr)
         else:
             print(f"{PROG}: error: {where}: {diagnosis.summary}", file=sys.stderr)
         for line in diagnosis.details:
@@ -346,19 +439,36 @@ def cmd_cleanup(args) -> int:
         sa = runner.get_json("serviceaccount", t.service_account, t.namespace)
         if sa is None:
             continue
-        if km.is_managed(sa):
+        if km.created_by_apply(sa):
             runner.change("delete", "serviceaccount", t.service_account, "-n", t.namespace, "--ignore-not-found")
+            continue
+        try:
+            changes, changed_since = km.restore_annotations(sa)
+        except km.BadRecord as exc:
+            raise Failure(f"service account {t.namespace}/{t.service_account}: {exc}; put its annotations back by hand, then "
+                          f"kubectl annotate serviceaccount -n {t.namespace} {t.service_account} {km.PREVIOUS_ANNOTATIONS}-") from None
+        for key, now, applied in changed_since:
+            note(f"left annotation {key} on service account {t.namespace}/{t.service_account} as it is: it changed since "
+                 f"apply set it to {applied!r} (now {now!r})")
+        if changes:
+            runner.change(*km.annotate_args(t, changes))
+            note(f"left service account {t.namespace}/{t.service_account}: it existed before apply; the annotations apply "
+                 "changed are back as they were")
         else:
-            note(f"left service account {t.namespace}/{t.service_account}: it existed before apply (no {km.MANAGED_BY_LABEL} label)")
+            note(f"left service account {t.namespace}/{t.service_account}: it existed before apply (no "
+                 f"{km.CREATED_BY_APPLY} annotation) and has no record of annotations apply changed")
     if args.keep_namespace:
         return 0
     for ns in dict.fromkeys(t.namespace for t in plan.targets):
         live = runner.get_json("namespace", ns)
         if live is None:
             continue
-        if km.is_managed(live):
+        if km.created_by_apply(live):
             kind = "project" if plan.options.openshift else "namespace"
             runner.change("delete", kind, ns, "--ignore-not-found", "--wait")
+        elif km.has_our_label(live):  # the label without the annotation: a rendered file applied by hand
+            note(f"left namespace {ns}: it was not created by this script (it has the {km.MANAGED_BY_LABEL} label, as rendered "
+                 f"manifests had, but not the {km.CREATED_BY_APPLY} annotation apply sets); delete it yourself if it was made for this test")
         else:
             note(f"left namespace {ns}: it was not created by this script")
     return 0

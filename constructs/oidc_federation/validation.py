@@ -293,3 +293,100 @@ def role_arn_problem(value: str) -> str | None:
     if not resource.startswith("role/"):
         return f"its resource {resource!r} is not role/NAME"
     return None
+
+
+# --- operator command lines (scripts/apply_manifests.py, scripts/thumbprint_lookup.py) ---
+
+SECONDS = re.compile(r"^(\d+(\.\d*)?|\.\d+)\Z", re.ASCII)
+# Namespaces of the cluster itself: annotating a service account there changes the identity of
+# the cluster's own pods (kube-system holds controllers that use IRSA-style annotations too).
+SYSTEM_NAMESPACE = re.compile(r"^(kube-.+|openshift|openshift-.+)\Z", re.ASCII)
+# github.com/distribution/reference (the grammar kubelet and every registry use), names lower case.
+IMAGE_DOMAIN = re.compile(r"^(localhost|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+                          r"|\[[0-9A-Fa-f:]+\])(:\d+)?\Z", re.ASCII)
+IMAGE_PATH_COMPONENT = re.compile(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*\Z", re.ASCII)
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z", re.ASCII)
+IMAGE_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}\Z", re.ASCII)
+
+
+def seconds(value: str, *, zero: bool = False) -> float:
+    """A command-line duration: a plain decimal number of seconds, finite, more than 0 (or 0 when ``zero``).
+
+    ``float()`` alone would take ``nan``, ``inf``, ``1e9``, ``1_0``, surrounding white space and
+    non-ASCII digits; none of them is a duration anyone means.
+    """
+    if not isinstance(value, str) or not SECONDS.match(value):
+        raise Invalid(f"{value!r} is not a number of seconds; give e.g. 30 or 2.5")
+    number = float(value)
+    if number < 0 or (number == 0 and not zero):
+        raise Invalid(f"{value} must be more than 0" if not zero else f"{value} must be 0 or more")
+    return number
+
+
+def is_system_namespace(value: str) -> bool:
+    """Whether ``value`` is one of the cluster's own namespaces (kube-*, openshift, openshift-*)."""
+    return bool(SYSTEM_NAMESPACE.match(value))
+
+
+def text_problem(value: str) -> str | None:
+    """White space, control characters or non-ASCII in an identifier, named with their position, else None.
+
+    These are invisible or look like ASCII (``ô``, full-width digits) and make an otherwise right
+    value fail a pattern, so the pattern's message alone misleads.
+    """
+    for index, char in enumerate(value):
+        if char.isspace() or not char.isprintable():
+            return f"it has {_char_name(char)} at position {index + 1}; remove it"
+        if not char.isascii():
+            return f"it has the non-ASCII character {char!r} ({_char_name(char)}) at position {index + 1}; AWS identifiers are ASCII"
+    return None
+
+
+def _char_name(char: str) -> str:
+    import unicodedata
+
+    names = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+    return names.get(char) or f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+
+
+def role_arn_hint(value: str) -> str | None:
+    """Why ``value`` is not a role ARN, in words: its characters first, then its fields (``role_arn_problem``)."""
+    return text_problem(value) or role_arn_problem(value)
+
+
+def image_reference(value: object) -> str:
+    """A container image reference as kubelet takes it: ``[registry[:port]/]path[:tag][@digest]``, path lower case."""
+    example = "e.g. public.ecr.aws/aws-cli/aws-cli:2.37.10 or REPO@sha256:<64 hex>"
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{value!r} is not an image reference; {example}")
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(f"{value!r} is not an image reference: {problem}")
+    name, _, digest = value.partition("@")
+    if digest and not IMAGE_DIGEST.match(digest):
+        raise Invalid(f"{value!r} has digest {digest!r}; a digest is ALGORITHM:HEX, e.g. sha256: and 64 hex characters")
+    tag = ""
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+        if not IMAGE_TAG.match(tag):
+            raise Invalid(f"{value!r} has tag {tag!r}; a tag is at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")
+    components = name.split("/")
+    first = components[0]
+    # As Docker decides: the first component is a registry when it has '.' or ':', is localhost, or has upper case.
+    domain = first if len(components) > 1 and (any(c in first for c in ".:") or first == "localhost" or first != first.lower()) else ""
+    path = components[1:] if domain else components
+    if domain and not IMAGE_DOMAIN.match(domain):
+        raise Invalid(f"{value!r} has registry {domain!r}, which is not a host name with an optional :port")
+    if domain and domain != domain.lower() and "." not in domain and ":" not in domain:
+        domain = ""  # an upper-case first component is a repository written in the wrong case
+        path = components
+    bad = [c for c in path if not IMAGE_PATH_COMPONENT.match(c)]
+    if bad:
+        fixed = "/".join(([domain] if domain else []) + [c.lower() for c in path]) + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+        lowered = all(IMAGE_PATH_COMPONENT.match(c.lower()) for c in path)
+        raise Invalid(f"{value!r} has repository part {bad[0]!r}; repository parts are lower-case letters and digits, "
+                      "separated by one '.', '_', '__' or dashes" + (f"; did you mean {fixed!r}?" if lowered else f"; {example}"))
+    if len(name) > 255:
+        raise Invalid(f"{value!r} has a name of {len(name)} characters; at most 255")
+    return value
