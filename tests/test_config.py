@@ -279,3 +279,11 @@ def test_missing_sections_are_named_once():
     with pytest.raises(ConfigError) as info:
         parse_config({"hub": None}, source="f.yaml")
     assert info.value.errors == ["f.yaml: hub: is required", "f.yaml: thumbprint: is required", "f.yaml: spoke: is required"]
+
+
+def test_unknown_region_warns_with_a_near_match():
+    raw = example_raw()
+    raw["spoke"]["region"] = "us-east-9"
+    (warning,) = parse_config(raw, source="f.yaml").warnings
+    assert warning.startswith("f.yaml: spoke.region: 'us-east-9' is not a region botocore ")
+    assert warning.endswith("knows; did you mean 'us-east-1'?") or warning.endswith("knows; did you mean 'us-east-2'?")

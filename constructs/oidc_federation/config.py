@@ -473,6 +473,8 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
     m = r.mapping(raw, "spoke", {"account_id": False, "region": False, "provider": True, "roles": True})
     account = r.check("spoke.account_id", v.account_id, m["account_id"]) if m.get("account_id") is not None else None
     region = r.check("spoke.region", v.region, m["region"]) if m.get("region") is not None else None
+    if region and (hint := v.region_hint(region)):
+        r.warnings.append(f"spoke.region: {hint}")
 
     pm = r.mapping(m.get("provider"), "spoke.provider", {"mode": False, "client_ids": False, "mirror_hub_client_ids": False,
                                                           "retain_on_delete": False})
@@ -536,6 +538,9 @@ def _stackset(r: _Reader, raw: Any) -> StackSetSpec | None:
     accounts = r.checked_list("stackset.accounts", m.get("accounts"), v.account_id)
     account_filter = r.choice("stackset.account_filter", m.get("account_filter"), ACCOUNT_FILTERS, "NONE")
     regions = r.checked_list("stackset.regions", m.get("regions"), v.region)
+    for region in regions:
+        if hint := v.region_hint(region):
+            r.warnings.append(f"stackset.regions: {hint}")
     if m.get("regions") == []:
         r.error("stackset.regions", "is empty; give one region (IAM is global, so one is enough), e.g. [us-east-2]")
     if len(regions) > 1:

@@ -8,6 +8,7 @@ touches AWS or the network.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -390,3 +391,26 @@ def image_reference(value: object) -> str:
     if len(name) > 255:
         raise Invalid(f"{value!r} has a name of {len(name)} characters; at most 255")
     return value
+
+
+@functools.lru_cache(maxsize=1)
+def _known_regions() -> frozenset[str]:
+    import boto3  # only here, once: reading botocore's endpoint data takes a moment
+
+    session = boto3.session.Session()
+    return frozenset(r for partition in session.get_available_partitions()
+                     for r in session.get_available_regions("sts", partition_name=partition))
+
+
+def region_hint(value: str) -> str | None:
+    """A warning for a well-formed region name this botocore release does not know, else None.
+
+    A warning, not an error: a region newer than the installed botocore is still valid.
+    """
+    known = _known_regions()
+    if value in known:
+        return None
+    near = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.8)
+    return (f"{value!r} is not a region botocore {__import__('botocore').__version__} knows"
+            + (f"; did you mean {near[0]!r}?" if near else "; check the spelling"))
+
