@@ -203,22 +203,23 @@ def test_missing_file(tmp_path):
 
 def test_invalid_yaml_and_duplicate_keys(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("hub:\n  issuer_url: https://a.example.com\n  issuer_url: https://b.example.com\n")
+    assert file_errors(bad, "hub:\n  issuer_url: https://a.example.com\n  issuer_url: https://b.example.com\n") == [
+        f"{bad}: line 3, column 3: not valid YAML: key 'issuer_url' is given twice in one mapping; keep one"]
+    assert file_errors(bad, "hub: [unclosed\n")[0].startswith(f"{bad}: line 2, column 1: not valid YAML: ")
+
+
+def file_errors(path, text: str) -> list[str]:
+    """The errors load_config reports for a file holding ``text``."""
+    path.write_text(text)
     with pytest.raises(ConfigError) as info:
-        load_config(bad)
-    assert info.value.errors == [f"{bad}: line 3, column 3: not valid YAML: key 'issuer_url' is given twice in one mapping; keep one"]
-    bad.write_text("hub: [unclosed\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(bad)
-    assert info.value.errors[0].startswith(f"{bad}: line 2, column 1: not valid YAML: ")
+        load_config(path)
+    return info.value.errors
 
 
 def test_top_level_that_is_not_a_mapping(tmp_path):
     bad = tmp_path / "list.yaml"
-    bad.write_text("- a\n- b\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(bad)
-    assert info.value.errors == [f"{bad}: (top level): expected a mapping with keys hub, thumbprint, spoke, stackset, got list \"['a', 'b']\""]
+    assert file_errors(bad, "- a\n- b\n") == [
+        f"{bad}: (top level): expected a mapping with keys hub, thumbprint, spoke, stackset, got list \"['a', 'b']\""]
 
 
 def test_a_misspelt_section_is_one_error_not_two():
@@ -269,10 +270,7 @@ def test_china_sts_audience_is_not_a_typo():
 
 def test_empty_file(tmp_path):
     empty = tmp_path / "empty.yaml"
-    empty.write_text("# nothing yet\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(empty)
-    assert info.value.errors == [f"{empty}: the file is empty; start from config/example.yaml"]
+    assert file_errors(empty, "# nothing yet\n") == [f"{empty}: the file is empty; start from config/example.yaml"]
 
 
 def test_missing_sections_are_named_once():
