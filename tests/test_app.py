@@ -113,3 +113,13 @@ def test_cli_empty_config_value(tmp_path):
     result = cdk("synth", "SpokeStack", "-c", "config=", outdir=tmp_path)
     assert result.returncode != 0
     assert "error: -c config= is empty; name a federation YAML file, e.g. -c config=config/example.yaml" in result.stderr.splitlines()
+
+
+def test_template_size_matches_the_yaml_the_cli_sends(tmp_path):
+    # The size check must measure what the CDK CLI measures: the YAML it prints for `cdk synth`
+    # is the same rendering it sends as TemplateBody.
+    import app
+    result = cdk("synth", "SpokeStack", "-c", "config=config/stackset-example.yaml", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    template = json.loads((tmp_path / "SpokeStack.template.json").read_text())
+    assert abs(app.template_size(template) - len(result.stdout)) <= len(result.stdout) * 0.002
