@@ -29,7 +29,8 @@ class SpokeStack(cdk.Stack):
         super().__init__(
             scope, construct_id,
             env=env,
-            synthesizer=NoBootstrapSynthesizer(),
+            # A bootstrapped spoke account may take templates over the CLI's 50 KiB inline limit.
+            synthesizer=cdk.DefaultStackSynthesizer() if spoke.bootstrapped else NoBootstrapSynthesizer(),
             analytics_reporting=False,
             description=f"OIDC federation of {config.hub.issuer_url} (hub account {config.hub.account_id}) into this account",
             **kwargs,

@@ -278,3 +278,43 @@ def test_role_names_differing_only_in_punctuation():
     assert names == ["spoke-account-role", "spoke_account_role"]
     keys = sorted(k for k in result.template["Outputs"] if k.startswith("RoleArn"))
     assert len(keys) == 2 and keys[0] == "RoleArnSpokeAccountRole"
+
+
+def many_roles_raw(bootstrapped: bool) -> dict:
+    raw = example_raw()
+    raw["thumbprint"] = {"source": "tls"}
+    raw["spoke"]["bootstrapped"] = bootstrapped
+    raw["spoke"]["roles"] = [{"name": f"team-{i:02d}-role", "service_accounts": [f"team-{i:02d}:default"]}
+                             for i in range(12)]
+    return raw
+
+
+def test_many_roles_with_a_function_need_a_bootstrapped_account(tmp_path):
+    import app
+    from oidc_federation.config import parse_config
+    from stacks.spoke_stack import SpokeStack
+
+    def problems(bootstrapped):
+        a = cdk.App(outdir=str(tmp_path / str(bootstrapped)), analytics_reporting=False)
+        SpokeStack(a, "SpokeStack", config=parse_config(many_roles_raw(bootstrapped)))
+        assembly = a.synth()
+        return assembly, app.oversized_templates(assembly)
+
+    _, refused = problems(False)
+    assert len(refused) == 1 and refused[0].startswith("SpokeStack: the template is about ")
+    assert refused[0].endswith("or set spoke.bootstrapped: true for an account that has `cdk bootstrap`")
+    assembly, accepted = problems(True)
+    assert accepted == []
+    stack = assembly.get_stack_by_name("SpokeStack")
+    assert "BootstrapVersion" in stack.template["Parameters"] and "cdk-hnb659fds" in stack.assume_role_arn
+
+
+def test_bootstrapped_spoke_cannot_feed_a_stackset():
+    from oidc_federation.config import ConfigError, parse_config
+    raw = example_raw()
+    raw["spoke"]["bootstrapped"] = True
+    raw["stackset"] = {"name": "s", "permission_model": "service_managed",
+                       "organizational_unit_ids": ["ou-abcd-11112222"], "regions": ["us-east-2"]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, source="f.yaml")
+    assert "f.yaml: spoke.bootstrapped: cannot be true with a stackset section: StackSet targets cannot read a bootstrap bucket, so the spoke template must deploy without one; remove it" in info.value.errors

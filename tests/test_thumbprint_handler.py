@@ -511,3 +511,13 @@ def test_handler_module_can_be_inlined():
     everywhere = set().union(*(imported(n) for n in ast.walk(tree)
                                if isinstance(n, (ast.Import, ast.ImportFrom))))
     assert everywhere - sys.stdlib_module_names == {"boto3", "botocore"}
+
+
+def test_hub_without_any_credentials_says_so(cfn, no_aws, monkeypatch):
+    # A misleading "deploy HubStack" hint is wrong when there are simply no credentials.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    invoke(cfn, cfn_event("Create", hub_properties(), cfn.url))
+    assert failed(cfn, 60)["Reason"].startswith(
+        f"could not assume {LOOKUP_ROLE_ARN}: no AWS credentials were found; set them (profile, SSO or "
+        "environment) for an account HubStack trusts")

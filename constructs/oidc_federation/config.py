@@ -117,6 +117,9 @@ class SpokeSpec:
     roles: tuple[RoleSpec, ...]
     account_id: str | None = None
     region: str | None = None
+    # The spoke account has `cdk bootstrap`: SpokeStack may then exceed the 50 KiB the CLI deploys
+    # inline (the CLI uploads it to the bootstrap bucket). Not with a stackset section.
+    bootstrapped: bool = False
 
 
 @dataclass(frozen=True)
@@ -470,7 +473,8 @@ def _role(r: _Reader, path: str, raw: Any, client_ids: tuple[str, ...]) -> RoleS
 
 
 def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
-    m = r.mapping(raw, "spoke", {"account_id": False, "region": False, "provider": True, "roles": True})
+    m = r.mapping(raw, "spoke", {"account_id": False, "region": False, "bootstrapped": False, "provider": True, "roles": True})
+    bootstrapped = r.boolean("spoke.bootstrapped", m.get("bootstrapped"), False)
     account = r.check("spoke.account_id", v.account_id, m["account_id"]) if m.get("account_id") is not None else None
     region = r.check("spoke.region", v.region, m["region"]) if m.get("region") is not None else None
     if region and (hint := v.region_hint(region)):
@@ -508,7 +512,7 @@ def _spoke(r: _Reader, raw: Any) -> SpokeSpec:
         r.error("spoke.provider.retain_on_delete", f"is only for mode: create (mode is {mode}; adopt and existing never delete a provider they did not create); remove it")
     return SpokeSpec(provider=ProviderSpec(mode=mode, client_ids=client_ids, mirror_hub_client_ids=mirror,
                                            retain_on_delete=retain), roles=tuple(roles),
-                     account_id=account, region=region)
+                     account_id=account, region=region, bootstrapped=bootstrapped)
 
 
 STACKSET_KEYS = {
@@ -631,6 +635,9 @@ def parse_config(raw: Any, source: str = "<memory>") -> FederationConfig:
             r.error("spoke.provider.mirror_hub_client_ids", f"needs thumbprint.source: hub (source is {thumbprint.source}); the client IDs come from the hub's provider")
         if spoke.provider.mode == "existing" and thumbprint.source != "none":
             r.warnings.append(f"thumbprint.source: {thumbprint.source!r} has no effect with spoke.provider.mode: existing (no provider is created); set source: none")
+    if spoke is not None and spoke.bootstrapped and stackset is not None:
+        r.error("spoke.bootstrapped", "cannot be true with a stackset section: StackSet targets cannot read a "
+                "bootstrap bucket, so the spoke template must deploy without one; remove it")
     if spoke is not None and spoke.provider.mode == "create":
         # CASES.md 5: where a provider for the issuer exists, create fails with EntityAlreadyExists.
         if spoke.account_id and spoke.account_id == hub_account:

@@ -315,6 +315,9 @@ def lookup_hub(issuer_url, hub_account_id, *, role_arn=None, partition="aws", re
             credentials = client("sts").assume_role(
                 RoleArn=role_arn, RoleSessionName=SESSION_NAME, DurationSeconds=900)["Credentials"]
         except (BotoCoreError, ClientError) as exc:
+            if type(exc).__name__ == "NoCredentialsError":
+                _fail(f"could not assume {role_arn}: no AWS credentials were found; set them "
+                      "(profile, SSO or environment) for an account HubStack trusts")
             _fail(f"could not assume {role_arn}: {said(exc)}; deploy HubStack in the hub account "
                   "and list this spoke account in it")
         checks.append(f"assumed {role_arn}")
