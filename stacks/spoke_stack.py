@@ -9,6 +9,7 @@ from constructs import Construct
 
 from oidc_federation.synthesizer import NoBootstrapSynthesizer
 from oidc_federation.config import FederationConfig
+from oidc_federation.names import pascal_case
 from oidc_federation.spoke_federation import SpokeFederation
 from oidc_federation.thumbprint.lookup import FederationFunction, ThumbprintLookup
 
@@ -97,7 +98,7 @@ class SpokeStack(cdk.Stack):
 
     def _role_name_parameter(self, name: str) -> str:
         """A ``RoleName<Name>`` parameter defaulting to ``name``; returns its value token."""
-        logical_id = "RoleName" + _alnum_title(name)
+        logical_id = "RoleName" + pascal_case(name)
         if self.node.try_find_child(logical_id) is not None:
             logical_id += hashlib.sha256(name.encode()).hexdigest()[:8]
         return cdk.CfnParameter(
@@ -105,14 +106,10 @@ class SpokeStack(cdk.Stack):
             description=f"Name of the role configured as {name} (override per account if needed)").value_as_string
 
 
-def _alnum_title(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in "".join(c if c.isalnum() else " " for c in name).split())
-
-
 def output_key_for_role(name: str, taken: set[str] = frozenset()) -> str:
     """``RoleArn<Name>`` (outputs allow only letters and digits); a short hash of the name is
     appended only where two role names differ just in punctuation or case."""
-    key = "RoleArn" + _alnum_title(name)
+    key = "RoleArn" + pascal_case(name)
     if key in taken:
         key += hashlib.sha256(name.encode()).hexdigest()[:8]
     return key

@@ -22,3 +22,10 @@ def lookup_caller_role_name(issuer_url: str) -> str:
 
 def hub_provider_arn(partition: str, hub_account_id: str, issuer_url: str) -> str:
     return f"arn:{partition}:iam::{hub_account_id}:oidc-provider/{issuer_host_path(issuer_url)}"
+
+
+def pascal_case(name: str) -> str:
+    """An id fragment from a name: its alphanumeric runs, each capitalised (``spoke-account-role`` ->
+    ``SpokeAccountRole``). Names that differ only in punctuation map to the same fragment."""
+    return "".join(part[:1].upper() + part[1:] for part in "".join(c if c.isalnum() else " " for c in name).split())
+

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from . import validation as v
 from .config import RoleSpec
+from .names import pascal_case
 from .nag import acknowledge
 
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
@@ -114,7 +115,7 @@ class SpokeFederation(Construct):
             self.roles[role.name] = self._role(role, (role_names or {}).get(role.name, role.name))
 
     def _role(self, spec: RoleSpec, role_name: str) -> iam.Role:
-        suffix = _logical_suffix(spec.name)
+        suffix = pascal_case(spec.name) or "Role"
         if self.node.try_find_child(f"Role{suffix}") is not None:
             # Distinct IAM names that differ only in punctuation (a-b, a_b): keep their ids apart.
             suffix += hashlib.sha256(spec.name.encode()).hexdigest()[:8]
@@ -151,10 +152,3 @@ def _checked(prop: str, check, value):
         return check(value)
     except v.Invalid as exc:
         raise ValueError(f"{prop}: {exc}") from None
-
-
-def _logical_suffix(name: str) -> str:
-    """A construct id fragment from a role name (IAM names allow +=,.@_- which ids do not)."""
-    cleaned = "".join(part[:1].upper() + part[1:] for part in
-                      "".join(c if c.isalnum() else " " for c in name).split())
-    return cleaned or "Role"
