@@ -205,3 +205,11 @@ def test_mirror_needs_hub_source():
     with pytest.raises(ConfigError) as info:
         parse_config(raw, source="f.yaml")
     assert info.value.errors == ["f.yaml: spoke.provider.mirror_hub_client_ids: needs thumbprint.source: hub (source is tls); the client IDs come from the hub's provider"]
+
+
+def test_lookup_constructs_check_their_props_with_the_config_messages():
+    import aws_cdk as cdk
+    from oidc_federation.thumbprint.lookup import FederationFunction
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(ValueError, match=r"^issuer_url: 'https://x.example.com/' ends with '/'"):
+        FederationFunction(stack, "F", issuer_url="https://x.example.com/")

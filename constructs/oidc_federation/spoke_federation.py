@@ -61,7 +61,7 @@ class SpokeFederation(Construct):
                  retain_provider: bool = False) -> None:
         super().__init__(scope, construct_id)
         # Checks before any resource exists, with the same messages as the config file's.
-        issuer_url = _checked("issuer_url", v.issuer, issuer_url)
+        issuer_url = v.prop("issuer_url", v.issuer, issuer_url)
         if provider_mode not in ("create", "existing", "adopt"):
             raise ValueError(f"provider_mode: {provider_mode!r} is not one of create | existing | adopt")
         if provider_mode == "adopt" and provider_function is None:
@@ -72,7 +72,7 @@ class SpokeFederation(Construct):
         if not cdk.Token.is_unresolved(thumbprints):
             if len(thumbprints) > v.MAX_THUMBPRINTS:
                 raise ValueError(f"thumbprints: {len(thumbprints)} given; IAM allows at most {v.MAX_THUMBPRINTS}")
-            thumbprints = [_checked("thumbprints", v.thumbprint, t) for t in thumbprints]
+            thumbprints = [v.prop("thumbprints", v.thumbprint, t) for t in thumbprints]
         if not roles:
             raise ValueError("roles: is empty; give at least one RoleSpec")
         seen: set[str] = set()
@@ -145,10 +145,3 @@ class SpokeFederation(Construct):
         for rule_id, reason in spec.acknowledgements:
             acknowledge(role, rule_id, reason)
         return role
-
-
-def _checked(prop: str, check, value):
-    try:
-        return check(value)
-    except v.Invalid as exc:
-        raise ValueError(f"{prop}: {exc}") from None

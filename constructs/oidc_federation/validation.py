@@ -86,6 +86,14 @@ def issuer(value: object) -> str:
     return value
 
 
+def prop(name: str, check, value):
+    """``check(value)`` for a construct prop: ``Invalid`` becomes ``ValueError("name: message")``."""
+    try:
+        return check(value)
+    except Invalid as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def issuer_host_path(issuer_url: str) -> str:
     """``host/path`` of an issuer: the form IAM uses in provider ARNs and condition keys."""
     return issuer_url[len("https://"):]

@@ -57,7 +57,7 @@ class FederationFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, issuer_url: str) -> None:
         super().__init__(scope, construct_id)
-        issuer_url = _checked(v.issuer, issuer_url)
+        issuer_url = v.prop("issuer_url", v.issuer, issuer_url)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -130,12 +130,12 @@ class ThumbprintLookup(Construct):
         super().__init__(scope, construct_id)
         if mode not in ("hub", "tls"):
             raise ValueError(f"ThumbprintLookup: mode {mode!r} is not one of hub | tls")
-        issuer_url = _checked(v.issuer, issuer_url)
+        issuer_url = v.prop("issuer_url", v.issuer, issuer_url)
         properties = {"Mode": mode, "IssuerUrl": issuer_url, "Revision": revision}
         if mode == "hub":
             if hub_account_id is None or hub_lookup_role_arn is None:
                 raise ValueError("ThumbprintLookup: hub mode needs hub_account_id and hub_lookup_role_arn")
-            _checked(v.account_id, hub_account_id)
+            v.prop("hub_account_id", v.account_id, hub_account_id)
             function.allow_hub_lookup(hub_lookup_role_arn)
             properties |= {"HubAccountId": hub_account_id, "HubLookupRoleArn": hub_lookup_role_arn,
                            "Partition": cdk.Aws.PARTITION}
@@ -162,7 +162,7 @@ class AdoptedProvider(Construct):
                  client_ids: Sequence[str], thumbprints: Sequence[str] = (),
                  required_client_ids: Sequence[str] = ()) -> None:
         super().__init__(scope, construct_id)
-        issuer_url = _checked(v.issuer, issuer_url)
+        issuer_url = v.prop("issuer_url", v.issuer, issuer_url)
         function.allow_provider_management(cdk.Fn.sub(
             "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/" + v.issuer_host_path(issuer_url)))
         self.resource = function.custom_resource(self, "Resource", resource_type=PROVIDER_RESOURCE_TYPE, properties={
@@ -173,10 +173,3 @@ class AdoptedProvider(Construct):
             "RequiredClientIds": sorted(set(required_client_ids)),
         })
         self.provider_arn: str = self.resource.get_att_string("Arn")
-
-
-def _checked(check, value):
-    try:
-        return check(value)
-    except v.Invalid as exc:
-        raise ValueError(str(exc)) from None
